@@ -1,0 +1,26 @@
+# Strata's entry points. Every target is a thin call into ci/ or the go tool, so
+# what CI runs is what a developer runs. `make help` lists them.
+SHELL := /bin/bash
+GO    ?= go
+TOOLS := $(GO) tool -modfile=ci/tools/go.mod
+
+.DEFAULT_GOAL := help
+.PHONY: help up down status env test generate bench demo run lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+up: ## start PostgreSQL, Kafka and the schema registry on 127.0.0.1 (idempotent)
+	@ci/stack.sh up
+
+down: ## stop the services and the local stack (data stays in .local/)
+	@ci/stack.sh down
+
+status: ## show each component's health
+	@ci/stack.sh status
+
+env: ## print export lines for the running stack and services
+	@ci/stack.sh env
+
+test: up ## stack up, gofmt, go vet, then every test with -race against the real stack
+	@ci/test.sh
