@@ -1,0 +1,190 @@
+package compat_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/stratahq/strata/compat"
+)
+
+// referenceDir finds ../shared/reference/avro-compat beside the repository
+// root. Missing data fails the test under CI and skips it elsewhere.
+func referenceDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package directory")
+		}
+		dir = parent
+	}
+	ref := filepath.Join(dir, "..", "shared", "reference", "avro-compat")
+	if _, err := os.Stat(filepath.Join(ref, "pairs.json")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("reference verdicts missing under CI: %v", err)
+		}
+		t.Skipf("reference verdicts not found (%v)", err)
+	}
+	return ref
+}
+
+type verdict struct {
+	Result            string   `json:"result"` // compatible, incompatible, error
+	Incompatibilities []string `json:"incompatibilities"`
+	Error             string   `json:"error"`
+}
+
+type pair struct {
+	ID                string          `json:"id"`
+	Group             string          `json:"group"`
+	Desc              string          `json:"desc"`
+	Writer            json.RawMessage `json:"writer"`
+	Reader            json.RawMessage `json:"reader"`
+	ReaderReadsWriter verdict         `json:"reader_reads_writer"`
+	WriterReadsReader verdict         `json:"writer_reads_reader"`
+}
+
+type history struct {
+	Desc    string            `json:"desc"`
+	History []json.RawMessage `json:"history"`
+	New     json.RawMessage   `json:"new"`
+	Levels  map[string]string `json:"levels"`
+}
+
+func load[T any](t *testing.T, path string) T {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
+func parse(t *testing.T, raw json.RawMessage) avro.Schema {
+	t.Helper()
+	s, err := avro.ParseWithCache(string(raw), "", &avro.SchemaCache{})
+	if err != nil {
+		t.Fatalf("parse %s: %v", raw, err)
+	}
+	return s
+}
+
+func strs(in []compat.Incompatibility) []string {
+	out := make([]string, len(in))
+	for i, x := range in {
+		out[i] = x.String()
+	}
+	return out
+}
+
+// TestConformancePairs asserts Avro Java's verdict, incompatibility types,
+// locations and messages for both directions of every reference pair.
+func TestConformancePairs(t *testing.T) {
+	ref := referenceDir(t)
+	pairs := load[[]pair](t, filepath.Join(ref, "pairs.json"))
+	if len(pairs) == 0 {
+		t.Fatal("no pairs")
+	}
+	agree, exact, total := 0, 0, 0
+	for _, p := range pairs {
+		t.Run(p.ID, func(t *testing.T) {
+			reader, writer := parse(t, p.Reader), parse(t, p.Writer)
+			for _, dir := range []struct {
+				name string
+				r, w avro.Schema
+				want verdict
+			}{
+				{"reader_reads_writer", reader, writer, p.ReaderReadsWriter},
+				{"writer_reads_reader", writer, reader, p.WriterReadsReader},
+			} {
+				total++
+				got := compat.ReaderWriter(dir.r, dir.w)
+				gotResult := "compatible"
+				if len(got) > 0 {
+					gotResult = "incompatible"
+					if got[0].Type == compat.TypeError {
+						gotResult = "error"
+					}
+				}
+				if gotResult != dir.want.Result {
+					t.Errorf("%s (%s): verdict %s, Avro Java %s\n got: %q\nwant: %q %s",
+						dir.name, p.Desc, gotResult, dir.want.Result, strs(got), dir.want.Incompatibilities, dir.want.Error)
+					continue
+				}
+				agree++
+				if gotResult == "error" {
+					exact++
+					continue
+				}
+				want := dir.want.Incompatibilities
+				if want == nil {
+					want = []string{}
+				}
+				if g := strs(got); !slices.Equal(g, want) {
+					t.Errorf("%s (%s): incompatibilities differ\n got: %q\nwant: %q", dir.name, p.Desc, g, want)
+					continue
+				}
+				exact++
+			}
+		})
+	}
+	t.Logf("pairs: %d; directions: %d, verdict agrees %d/%d, type+location+message agree %d/%d",
+		len(pairs), total, agree, total, exact, total)
+}
+
+// TestConformanceHistories asserts every Confluent level's verdict for every
+// reference subject history.
+func TestConformanceHistories(t *testing.T) {
+	ref := referenceDir(t)
+	hs := load[[]history](t, filepath.Join(ref, "histories.json"))
+	if len(hs) == 0 {
+		t.Fatal("no histories")
+	}
+	agree, total := 0, 0
+	for i, h := range hs {
+		prev := make([]avro.Schema, len(h.History))
+		for j, raw := range h.History {
+			prev[j] = parse(t, raw)
+		}
+		next := parse(t, h.New)
+		if len(h.Levels) != len(compat.Levels) {
+			t.Errorf("history %d (%s): %d levels in the data, want %d", i, h.Desc, len(h.Levels), len(compat.Levels))
+		}
+		for name, want := range h.Levels {
+			total++
+			level, err := compat.ParseLevel(name)
+			if err != nil {
+				t.Errorf("history %d: %v", i, err)
+				continue
+			}
+			got := "compatible"
+			probs := compat.Check(level, prev, next)
+			if len(probs) > 0 {
+				got = "incompatible"
+			}
+			if got != want {
+				t.Errorf("history %d (%s) %s: %s, Confluent %s; problems %q", i, h.Desc, name, got, want, strs(probs))
+				continue
+			}
+			agree++
+		}
+	}
+	t.Logf("histories: %d x levels: verdict agrees %d/%d", len(hs), agree, total)
+}
+
