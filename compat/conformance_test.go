@@ -187,4 +187,3 @@ func TestConformanceHistories(t *testing.T) {
 	}
 	t.Logf("histories: %d x levels: verdict agrees %d/%d", len(hs), agree, total)
 }
-
