@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# Component "registry": Strata's own Confluent-compatible schema registry,
+# `strata registry serve`, backed by the PostgreSQL database strata_registry.
+#
+# Layout: binary .local/bin/strata (built from ./tools/strata on each start),
+# log .local/registry/registry.log, pid .local/run/registry.pid.
+
+REGISTRY_AREA=$LOCAL/registry
+REGISTRY_LOG=$REGISTRY_AREA/registry.log
+REGISTRY_PID=$RUN/registry.pid
+
+registry_where() { echo "$SCHEMA_REGISTRY_URL"; }
+registry_log() { echo "$REGISTRY_LOG"; }
+
+registry_answers() {
+	local code
+	code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null) || return 1
+	[[ $code == 200 ]]
+}
+
+registry_pid() {
+	local pid
+	pid=$(pid_from "$REGISTRY_PID") || return 1
+	pid_alive "$pid" "registry" || return 1
+	printf '%s' "$pid"
+}
+
+registry_status() {
+	registry_pid >/dev/null && registry_answers
+}
+
+registry_start() {
+	mkdir -p "$REGISTRY_AREA" "$RUN" "$BIN"
+	local pid
+	if pid=$(registry_pid); then
+		say registry "running (pid $pid) but not answering; restarting"
+		stop_pid registry "$pid" 10
+	fi
+	rm -f "$REGISTRY_PID"
+	if port_open "$REGISTRY_HOST" "$REGISTRY_PORT"; then
+		fail registry "" "port $REGISTRY_HOST:$REGISTRY_PORT is taken by another process: $(ss -ltnpH "sport = :$REGISTRY_PORT" 2>/dev/null | head -1)"
+		return
+	fi
+	rotate_log "$REGISTRY_LOG"
+	say registry "building $BIN/strata from ./tools/strata"
+	if ! (cd "$ROOT" && go build -o "$BIN/strata" ./tools/strata) >>"$REGISTRY_LOG" 2>&1; then
+		fail registry "$REGISTRY_LOG" "go build ./tools/strata failed"
+		return
+	fi
+	say registry "starting strata registry serve on $REGISTRY_HOST:$REGISTRY_PORT (log $REGISTRY_LOG)"
+	setsid nohup "$BIN/strata" registry serve \
+		--addr "$REGISTRY_HOST:$REGISTRY_PORT" \
+		--database-url "$REGISTRY_DATABASE_URL" \
+		>>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &
+	pid=$!
+	echo "$pid" >"$REGISTRY_PID"
+	local deadline=$((SECONDS + REGISTRY_START_TIMEOUT))
+	while ((SECONDS < deadline)); do
+		if ! pid_alive "$pid"; then
+			rm -f "$REGISTRY_PID"
+			fail registry "$REGISTRY_LOG" "strata registry serve exited during startup"
+			return
+		fi
+		registry_answers && return 0
+		sleep 0.5
+	done
+	fail registry "$REGISTRY_LOG" "GET $SCHEMA_REGISTRY_URL/subjects did not answer 200 within ${REGISTRY_START_TIMEOUT}s (pid $pid still running)"
+}
+
+registry_stop() {
+	local pid
+	pid=$(registry_pid) || {
+		rm -f "$REGISTRY_PID"
+		return 0
+	}
+	stop_pid registry "$pid" 15
+	rm -f "$REGISTRY_PID"
+}
