@@ -1,0 +1,69 @@
+package messaging
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics holds the collectors the relay and the consumer update. Create it
+// with NewMetrics, register it with Register (or register Collectors()
+// yourself), and pass it in RelayConfig.Metrics / ConsumerConfig.Metrics. A
+// nil *Metrics is valid and records nothing.
+type Metrics struct {
+	// Relay.
+	RelayLagEvents     *prometheus.GaugeVec     // relay: events in the log after the checkpoint
+	RelayLagSeconds    *prometheus.GaugeVec     // relay: age of the oldest event not yet acknowledged (0 when caught up)
+	RelayProduced      *prometheus.CounterVec   // relay: events acknowledged by Kafka, by topic
+	RelayFailures      *prometheus.CounterVec   // relay: failed delivery reports, by topic
+	ProduceLatency     *prometheus.HistogramVec // relay: Produce call -> delivery report
+	CommitToAckLatency *prometheus.HistogramVec // relay: store commit (recorded at) -> delivery report
+	// Consumer.
+	ConsumerLag    *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
+	HandlerLatency *prometheus.HistogramVec // consumer: one handler attempt including its transaction
+	Handled        *prometheus.CounterVec   // consumer: messages finished, by outcome (handled, duplicate, skipped, dlq)
+	Retries        *prometheus.CounterVec   // consumer: handler attempts after the first
+	DLQ            *prometheus.CounterVec   // consumer: messages sent to the dead-letter topic, by kind
+}
+
+// NewMetrics creates the collectors, named strata_messaging_*.
+func NewMetrics() *Metrics {
+	const ns, sub = "strata", "messaging"
+	lat := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	return &Metrics{
+		RelayLagEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_lag_events", Help: "Events in the global log after the relay's acknowledged position."}, []string{"relay"}),
+		RelayLagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_lag_seconds", Help: "Age of the oldest event the relay has not had acknowledged (0 when caught up)."}, []string{"relay"}),
+		RelayProduced: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_produced_total", Help: "Events acknowledged by Kafka."}, []string{"relay", "topic"}),
+		RelayFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_delivery_failures_total", Help: "Delivery reports with an error."}, []string{"relay", "topic"}),
+		ProduceLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_produce_seconds", Help: "Produce call to delivery report.", Buckets: lat}, []string{"relay"}),
+		CommitToAckLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_commit_to_ack_seconds", Help: "Event store commit to Kafka acknowledgement.", Buckets: lat}, []string{"relay"}),
+		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_lag", Help: "High watermark minus the group's processed position, per partition."}, []string{"group", "topic", "partition"}),
+		HandlerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "handler_seconds", Help: "One handler attempt, transaction included.", Buckets: lat}, []string{"group", "event_type"}),
+		Handled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_messages_total", Help: "Messages finished by outcome: handled, duplicate, skipped, dlq."}, []string{"group", "topic", "outcome"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_retries_total", Help: "Handler attempts after the first."}, []string{"group", "topic"}),
+		DLQ: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_dlq_total", Help: "Messages sent to the dead-letter topic, by poison kind."}, []string{"group", "topic", "kind"}),
+	}
+}
+
+// Collectors returns every collector, for a caller's own registry.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.RelayLagEvents, m.RelayLagSeconds, m.RelayProduced, m.RelayFailures,
+		m.ProduceLatency, m.CommitToAckLatency, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
+}
+
+// Register registers every collector with r.
+func (m *Metrics) Register(r prometheus.Registerer) error {
+	for _, c := range m.Collectors() {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package messaging
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/hamba/avro/v2"
+	"github.com/riferrei/srclient"
+)
+
+// Registry is the part of a Confluent-compatible schema registry client the
+// relay and the consumer use; *srclient.SchemaRegistryClient satisfies it.
+type Registry interface {
+	GetSchema(schemaID int) (*srclient.Schema, error)
+	CreateSchema(subject string, schema string, schemaType srclient.SchemaType, references ...srclient.Reference) (*srclient.Schema, error)
+	LookupSchema(subject string, schema string, schemaType srclient.SchemaType, references ...srclient.Reference) (*srclient.Schema, error)
+}
+
+var _ Registry = (*srclient.SchemaRegistryClient)(nil)
+
+// NewRegistryClient returns an srclient client for url with its goavro codec
+// creation switched off (Strata decodes with hamba/avro).
+func NewRegistryClient(url string) *srclient.SchemaRegistryClient {
+	c := srclient.CreateSchemaRegistryClient(url)
+	c.CodecCreationEnabled(false)
+	return c
+}
+
+// registered is a writer schema's identity in the registry.
+type registered struct {
+	id      uint32
+	version int
+}
+
+// schemaIDs caches, by store fingerprint, the registry id and version of each
+// writer schema the relay has produced with. Subject = the schema's Avro full
+// name (RecordNameStrategy).
+type schemaIDs struct {
+	reg Registry
+	mu  sync.Mutex
+	ids map[string]registered
+}
+
+func newSchemaIDs(reg Registry) *schemaIDs {
+	return &schemaIDs{reg: reg, ids: make(map[string]registered)}
+}
+
+func (s *schemaIDs) cached(fingerprint string) (registered, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.ids[fingerprint]
+	return r, ok
+}
+
+// resolve looks the writer schema up under its subject and registers it when
+// the registry does not have it yet.
+func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered, error) {
+	if r, ok := s.cached(fingerprint); ok {
+		return r, nil
+	}
+	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
+	if err != nil {
+		if !isNotFound(err) {
+			return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
+		}
+		if _, err := s.reg.CreateSchema(subject, schemaJSON, srclient.Avro); err != nil {
+			return registered{}, fmt.Errorf("register schema %s: %w", subject, err)
+		}
+		// CreateSchema answers without the version; look it up again.
+		if got, err = s.reg.LookupSchema(subject, schemaJSON, srclient.Avro); err != nil {
+			return registered{}, fmt.Errorf("look up registered schema %s: %w", subject, err)
+		}
+	}
+	r := registered{id: uint32(got.ID()), version: got.Version()}
+	s.mu.Lock()
+	s.ids[fingerprint] = r
+	s.mu.Unlock()
+	return r, nil
+}
+
+// isNotFound reports a registry 404 (subject or schema not found).
+func isNotFound(err error) bool {
+	var e srclient.Error
+	if errors.As(err, &e) {
+		return e.Code/100 == http.StatusNotFound
+	}
+	var pe *srclient.Error
+	if errors.As(err, &pe) {
+		return pe.Code/100 == http.StatusNotFound
+	}
+	return false
+}
+
+// writerSchemas caches, by registry id, the parsed writer schemas the
+// consumer has met.
+type writerSchemas struct {
+	reg Registry
+	mu  sync.RWMutex
+	m   map[uint32]writerSchema
+}
+
+type writerSchema struct {
+	schema   avro.Schema
+	fullName string
+}
+
+func newWriterSchemas(reg Registry) *writerSchemas {
+	return &writerSchemas{reg: reg, m: make(map[uint32]writerSchema)}
+}
+
+// get returns the writer schema with registry id id. An id the registry does
+// not know fails with ErrUnknownSchema; a registry that cannot be reached
+// fails with a retryable error.
+func (w *writerSchemas) get(id uint32) (writerSchema, error) {
+	w.mu.RLock()
+	ws, ok := w.m[id]
+	w.mu.RUnlock()
+	if ok {
+		return ws, nil
+	}
+	got, err := w.reg.GetSchema(int(id))
+	if err != nil {
+		if isNotFound(err) {
+			return writerSchema{}, fmt.Errorf("schema id %d: %v: %w", id, err, ErrUnknownSchema)
+		}
+		return writerSchema{}, fmt.Errorf("get schema id %d: %w", id, err)
+	}
+	if got == nil {
+		return writerSchema{}, fmt.Errorf("schema id %d: %w", id, ErrUnknownSchema)
+	}
+	sch, err := parseSchema(got.Schema())
+	if err != nil {
+		return writerSchema{}, fmt.Errorf("parse schema id %d: %v: %w", id, err, ErrUnknownSchema)
+	}
+	ws = writerSchema{schema: sch}
+	if n, ok := sch.(avro.NamedSchema); ok {
+		ws.fullName = n.FullName()
+	}
+	w.mu.Lock()
+	w.m[id] = ws
+	w.mu.Unlock()
+	return ws, nil
+}
+
+// parseSchema parses an Avro schema with a cache of its own, so that two
+// versions of one named record never meet in hamba's global cache.
+func parseSchema(schemaJSON string) (avro.Schema, error) {
+	return avro.ParseWithCache(schemaJSON, "", &avro.SchemaCache{})
+}
