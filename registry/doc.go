@@ -1,0 +1,18 @@
+// Package registry is Strata's schema registry: the Confluent Schema Registry
+// REST API (subjects, versions, global schema ids, references, compatibility,
+// config and mode), backed by PostgreSQL, with the compat package's
+// Avro-Java-conformant checker deciding compatibility, so the registry and the
+// CI gate (`strata schema compat`) give one verdict.
+//
+// Run it with `strata registry serve`, or in a program:
+//
+//	err := registry.Run(ctx, registry.Config{
+//		Addr:        "127.0.0.1:8081",
+//		DatabaseURL: "postgres://strata:strata@127.0.0.1:55432/strata_registry?sslmode=disable",
+//		Logger:      slog.Default(),
+//	})
+//
+// or assemble it: Open (connect and migrate), NewStore, NewServer (an
+// http.Handler). Any Confluent client works against it; see docs/registry.md
+// for what is supported, what "the same schema" means and what is not done.
+package registry
