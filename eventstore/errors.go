@@ -1,0 +1,94 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors. Typed errors below unwrap to them; test with errors.Is.
+var (
+	// ErrVersionConflict: the stream's version is not the expected one.
+	ErrVersionConflict = errors.New("eventstore: version conflict")
+	// ErrStreamDeleted: the stream is tombstoned.
+	ErrStreamDeleted = errors.New("eventstore: stream deleted")
+	// ErrStreamNotFound: the stream has no events.
+	ErrStreamNotFound = errors.New("eventstore: stream not found")
+	// ErrDuplicateEvent: an event id is already stored, and the append is not
+	// an exact retry of an earlier one to the same stream.
+	ErrDuplicateEvent = errors.New("eventstore: duplicate event id")
+	// ErrStreamTypeMismatch: the stream exists with another stream type.
+	ErrStreamTypeMismatch = errors.New("eventstore: stream type mismatch")
+	// ErrUnknownSchema: an event's writer schema fingerprint is not stored and
+	// the event did not carry the schema text to store it.
+	ErrUnknownSchema = errors.New("eventstore: unknown writer schema")
+	// ErrInvalidArgument: the call itself is malformed (empty stream id, no events, ...).
+	ErrInvalidArgument = errors.New("eventstore: invalid argument")
+	// ErrNoCheckpoint: no checkpoint is stored under that name.
+	ErrNoCheckpoint = errors.New("eventstore: no checkpoint")
+	// ErrDecode: a stored event or snapshot could not be turned into a value.
+	ErrDecode = errors.New("eventstore: decode")
+)
+
+// VersionConflictError reports an append or delete whose expected version did not hold.
+type VersionConflictError struct {
+	Stream   string
+	Expected Expected
+	Actual   int64 // the stream's version when checked; 0 = no events
+}
+
+func (e *VersionConflictError) Error() string {
+	return fmt.Sprintf("eventstore: version conflict on stream %q: expected %s, actual %d", e.Stream, e.Expected, e.Actual)
+}
+
+// Unwrap returns ErrVersionConflict.
+func (e *VersionConflictError) Unwrap() error { return ErrVersionConflict }
+
+// StreamDeletedError reports an operation on a tombstoned stream.
+type StreamDeletedError struct{ Stream string }
+
+func (e *StreamDeletedError) Error() string {
+	return fmt.Sprintf("eventstore: stream %q is deleted", e.Stream)
+}
+
+// Unwrap returns ErrStreamDeleted.
+func (e *StreamDeletedError) Unwrap() error { return ErrStreamDeleted }
+
+// DecodeError reports a stored event or snapshot that could not be decoded.
+type DecodeError struct {
+	Stream  string
+	Version int64
+	Type    string
+	Err     error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("eventstore: decode %s %s@%d: %v", e.Type, e.Stream, e.Version, e.Err)
+}
+
+// Unwrap returns ErrDecode and the cause.
+func (e *DecodeError) Unwrap() []error { return []error{ErrDecode, e.Err} }
+
+// IsRetryable reports whether err is worth retrying: a version conflict (reload
+// and run the command again), a serialization failure or deadlock, or a
+// connection error before anything was sent (pgconn.SafeToRetry).
+// Context cancellation is not retryable.
+func IsRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, ErrVersionConflict) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001", "40P01", "55P03", "57P01": // serialization_failure, deadlock_detected, lock_not_available, admin_shutdown
+			return true
+		}
+		return false
+	}
+	return pgconn.SafeToRetry(err)
+}
