@@ -1,0 +1,299 @@
+package saga
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The transition rules, as a pure function of (definition, instance, event,
+// now): no I/O, no clock, no random ids. The Engine loads, calls step, and
+// writes the outcome in one transaction.
+
+type eventKind int
+
+const (
+	evStart eventKind = iota + 1
+	evReply
+	evTimeout  // the reply deadline of commandID passed
+	evRetryDue // the compensation back-off (or an operator's retry) is over
+)
+
+type event struct {
+	kind      eventKind
+	reply     Reply
+	commandID string
+}
+
+// Deadline kinds.
+const (
+	deadlineTimeout = "timeout"
+	deadlineRetry   = "retry"
+)
+
+type deadline struct {
+	CommandID string
+	Kind      string
+	DueAt     time.Time
+}
+
+type finish struct {
+	Seq    int
+	Status StepStatus
+	Reason string
+	Result json.RawMessage
+}
+
+type send struct {
+	Seq       int
+	CommandID string
+	Command   Command
+}
+
+// outcome is what a transition decided.
+type outcome struct {
+	inst     Instance
+	ignored  string // non-empty: the event changed nothing, and why
+	finishes []finish
+	records  []StepRecord
+	sends    []send
+	deadline *deadline // set when clearDeadline is false and a new one is due
+	// clearDeadline removes the saga's deadline (always done when deadline is set too).
+	clearDeadline bool
+	notes         []string // metric events: timeout, completed, compensated, parked
+}
+
+// commandNamespace makes command ids deterministic: uuid v5 of "sagaID/seq".
+var commandNamespace = uuid.MustParse("6f1c6a8e-2f0e-5a1b-9a57-5b7f3c1d2e90")
+
+// CommandID returns the id of the command a saga sends as its seq-th step-log row.
+func CommandID(sagaID string, seq int) string {
+	return uuid.NewSHA1(commandNamespace, []byte(sagaID+"/"+strconv.Itoa(seq))).String()
+}
+
+type machine struct {
+	def         *Definition
+	now         time.Time
+	maxAttempts int
+	retryDelay  time.Duration
+	nextSeq     int // seq of the next step-log row
+}
+
+func (m *machine) step(inst Instance, ev event) (outcome, error) {
+	o := outcome{inst: inst}
+	o.inst.Results = maps.Clone(inst.Results)
+	if o.inst.Results == nil {
+		o.inst.Results = map[string]json.RawMessage{}
+	}
+	var err error
+	switch ev.kind {
+	case evStart:
+		err = m.forward(&o, 0)
+	case evReply:
+		err = m.onReply(&o, ev.reply)
+	case evTimeout:
+		err = m.onTimeout(&o, ev.commandID)
+	case evRetryDue:
+		err = m.onRetryDue(&o, ev.commandID)
+	default:
+		return o, fmt.Errorf("saga %s: unknown event kind %d", inst.ID, ev.kind)
+	}
+	if err != nil {
+		return o, err
+	}
+	if o.ignored == "" {
+		o.inst.UpdatedAt = m.now
+	}
+	return o, nil
+}
+
+func (m *machine) seq() int {
+	m.nextSeq++
+	return m.nextSeq - 1
+}
+
+func (m *machine) call(o *outcome, name string, k Kind, seq int) Call {
+	return Call{
+		SagaID:    o.inst.ID,
+		Step:      name,
+		Kind:      k,
+		Attempt:   o.inst.Attempt,
+		CommandID: CommandID(o.inst.ID, seq),
+		Data:      o.inst.Data,
+		Results:   o.inst.Results,
+	}
+}
+
+// forward runs the saga from step i on: steps without an action pass at once;
+// the first step with one sends its command; past the last step it completes.
+func (m *machine) forward(o *outcome, i int) error {
+	steps := m.def.Steps
+	for i < len(steps) && steps[i].Action == nil {
+		o.records = append(o.records, StepRecord{
+			SagaID: o.inst.ID, Seq: m.seq(), Step: steps[i].Name, Kind: KindAction, Attempt: 1,
+			Status: StepSucceeded, Reason: "done before the saga started", StartedAt: m.now, FinishedAt: ptr(m.now),
+		})
+		i++
+	}
+	o.clearDeadline = true
+	if i >= len(steps) {
+		o.inst.Status = StatusCompleted
+		o.inst.Step = len(steps)
+		o.inst.PendingSeq, o.inst.PendingCmd = 0, ""
+		o.notes = append(o.notes, "completed")
+		return nil
+	}
+	o.inst.Status = StatusRunning
+	o.inst.Step = i
+	o.inst.Attempt = 1
+	return m.sendCommand(o, steps[i], KindAction, steps[i].Action)
+}
+
+// compensate compensates step i and every step before it, in reverse order,
+// skipping steps without a compensation.
+func (m *machine) compensate(o *outcome, i int) error {
+	steps := m.def.Steps
+	for i >= 0 && steps[i].Compensation == nil {
+		i--
+	}
+	o.clearDeadline = true
+	if i < 0 {
+		o.inst.Status = StatusCompensated
+		o.inst.Step = -1
+		o.inst.PendingSeq, o.inst.PendingCmd = 0, ""
+		o.notes = append(o.notes, "compensated")
+		return nil
+	}
+	o.inst.Status = StatusCompensating
+	o.inst.Step = i
+	o.inst.Attempt = 1
+	return m.sendCommand(o, steps[i], KindCompensation, steps[i].Compensation)
+}
+
+func (m *machine) sendCommand(o *outcome, s Step, k Kind, b Builder) error {
+	seq := m.seq()
+	c := m.call(o, s.Name, k, seq)
+	cmd, err := b(c)
+	if err != nil {
+		return fmt.Errorf("saga %s: build %s of step %s: %w", o.inst.ID, k, s.Name, err)
+	}
+	if cmd.Key == "" {
+		cmd.Key = o.inst.ID
+	}
+	o.records = append(o.records, StepRecord{
+		SagaID: o.inst.ID, Seq: seq, Step: s.Name, Kind: k, Attempt: o.inst.Attempt,
+		CommandID: c.CommandID, CommandType: cmd.Type, Status: StepPending, StartedAt: m.now,
+	})
+	o.sends = append(o.sends, send{Seq: seq, CommandID: c.CommandID, Command: cmd})
+	o.inst.PendingSeq, o.inst.PendingCmd = seq, c.CommandID
+	o.deadline = &deadline{CommandID: c.CommandID, Kind: deadlineTimeout, DueAt: m.now.Add(m.def.timeout(s, k))}
+	return nil
+}
+
+func (m *machine) pendingKind(inst Instance) Kind {
+	if inst.Status == StatusCompensating {
+		return KindCompensation
+	}
+	return KindAction
+}
+
+func (m *machine) onReply(o *outcome, r Reply) error {
+	inst := o.inst
+	k := r.Kind
+	if k == "" {
+		k = KindAction
+	}
+	switch {
+	case inst.Status.Terminal():
+		o.ignored = "saga already " + string(inst.Status)
+		return nil
+	case inst.PendingCmd == "":
+		o.ignored = "no command in flight (" + string(inst.Status) + ")"
+		return nil
+	case inst.Step < 0 || inst.Step >= len(m.def.Steps):
+		o.ignored = "no step in progress"
+		return nil
+	}
+	cur := m.def.Steps[inst.Step]
+	if r.Step != cur.Name || k != m.pendingKind(inst) {
+		o.ignored = fmt.Sprintf("reply for %s %s, waiting for %s %s", r.Step, k, cur.Name, m.pendingKind(inst))
+		return nil
+	}
+	if r.CommandID != "" && r.CommandID != inst.PendingCmd {
+		// An earlier attempt of the same compensation that succeeded late
+		// still counts (compensations are idempotent); anything else is stale.
+		if !(k == KindCompensation && r.Success) {
+			o.ignored = "reply to an earlier attempt " + r.CommandID
+			return nil
+		}
+	}
+	if r.Success {
+		o.finishes = append(o.finishes, finish{Seq: inst.PendingSeq, Status: StepSucceeded, Result: r.Result})
+		if len(r.Result) > 0 && k == KindAction {
+			o.inst.Results[cur.Name] = r.Result
+		}
+		if k == KindAction {
+			return m.forward(o, inst.Step+1)
+		}
+		return m.compensate(o, inst.Step-1)
+	}
+	o.finishes = append(o.finishes, finish{Seq: inst.PendingSeq, Status: StepFailed, Reason: r.Reason})
+	if k == KindAction {
+		o.inst.FailedStep, o.inst.Reason = cur.Name, r.Reason
+		// The step failed, so it did nothing: compensate the ones before it.
+		return m.compensate(o, inst.Step-1)
+	}
+	return m.compensationFailed(o, r.Reason)
+}
+
+func (m *machine) onTimeout(o *outcome, commandID string) error {
+	inst := o.inst
+	if inst.Status.Terminal() || inst.PendingCmd == "" || commandID != inst.PendingCmd {
+		o.ignored = "deadline of a command no longer in flight"
+		return nil
+	}
+	cur := m.def.Steps[inst.Step]
+	o.notes = append(o.notes, "timeout")
+	reason := fmt.Sprintf("no reply to %s of %s within %s", m.pendingKind(inst), cur.Name, m.def.timeout(cur, m.pendingKind(inst)))
+	o.finishes = append(o.finishes, finish{Seq: inst.PendingSeq, Status: StepTimedOut, Reason: reason})
+	if inst.Status == StatusRunning {
+		o.inst.FailedStep, o.inst.Reason = cur.Name, reason
+		// The action may still take effect: compensate it too.
+		return m.compensate(o, inst.Step)
+	}
+	return m.compensationFailed(o, reason)
+}
+
+// compensationFailed retries the compensation in progress after a back-off,
+// or parks the saga once it has failed maxAttempts times.
+func (m *machine) compensationFailed(o *outcome, reason string) error {
+	o.inst.PendingSeq, o.inst.PendingCmd = 0, ""
+	o.inst.Reason = fmt.Sprintf("compensation %s failed (attempt %d): %s", m.def.Steps[o.inst.Step].Name, o.inst.Attempt, reason)
+	o.clearDeadline = true
+	if o.inst.Attempt >= m.maxAttempts {
+		o.inst.Status = StatusParked
+		o.notes = append(o.notes, "parked")
+		return nil
+	}
+	o.deadline = &deadline{CommandID: "", Kind: deadlineRetry, DueAt: m.now.Add(m.retryDelay)}
+	return nil
+}
+
+func (m *machine) onRetryDue(o *outcome, _ string) error {
+	inst := o.inst
+	if inst.Status != StatusCompensating || inst.PendingCmd != "" || inst.Step < 0 || inst.Step >= len(m.def.Steps) {
+		o.ignored = "no compensation waiting for a retry"
+		o.clearDeadline = true
+		return nil
+	}
+	s := m.def.Steps[inst.Step]
+	o.inst.Attempt = inst.Attempt + 1
+	o.clearDeadline = true
+	return m.sendCommand(o, s, KindCompensation, s.Compensation)
+}
+
+func ptr[T any](v T) *T { return &v }

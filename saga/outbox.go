@@ -1,0 +1,215 @@
+package saga
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Headers every command message carries besides the transport's own
+// (event-id = command id, event-type = command type, correlation-id = saga id).
+const (
+	HeaderSagaID   = "saga-id"
+	HeaderSagaType = "saga-type"
+	HeaderSagaStep = "saga-step"
+	HeaderSagaKind = "saga-kind"
+)
+
+// Message is one command taken from the outbox for a transport to deliver.
+type Message struct {
+	ID      string // the command id; send it as the message's event id
+	Topic   string
+	Key     string // the saga id unless the step chose another key
+	Type    string // Avro full name of the command
+	Payload []byte // as produced by the Encoder
+	Headers map[string]string
+}
+
+// Transport delivers commands. Send returns only when every message is
+// durably accepted (e.g. Kafka delivery reports with acks=all); an error
+// leaves them all in the outbox to be sent again (at-least-once).
+type Transport interface {
+	Send(ctx context.Context, msgs []Message) error
+}
+
+// TransportFunc adapts a function to Transport.
+type TransportFunc func(ctx context.Context, msgs []Message) error
+
+// Send calls f.
+func (f TransportFunc) Send(ctx context.Context, msgs []Message) error { return f(ctx, msgs) }
+
+// RelayOutbox sends up to limit pending commands, oldest first, and deletes
+// them once the transport accepted them. Rows are claimed with FOR UPDATE SKIP
+// LOCKED, so several relays can run at once. It returns how many it sent.
+func (e *Engine) RelayOutbox(ctx context.Context, t Transport, limit int) (int, error) {
+	return RelayOutbox(ctx, e.db, t, limit)
+}
+
+// RelayOutbox is Engine.RelayOutbox without an engine (definitions are not needed).
+func RelayOutbox(ctx context.Context, db DB, t Transport, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("saga outbox: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	rows, err := tx.Query(ctx, `SELECT id, command_id, topic, msg_key, msg_type, payload, headers
+		FROM saga.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("saga outbox: claim: %w", err)
+	}
+	var ids []int64
+	var msgs []Message
+	for rows.Next() {
+		var id int64
+		var m Message
+		var headers []byte
+		if err := rows.Scan(&id, &m.ID, &m.Topic, &m.Key, &m.Type, &m.Payload, &headers); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("saga outbox: scan: %w", err)
+		}
+		if err := json.Unmarshal(headers, &m.Headers); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("saga outbox: headers of %s: %w", m.ID, err)
+		}
+		ids = append(ids, id)
+		msgs = append(msgs, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("saga outbox: claim: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := t.Send(ctx, msgs); err != nil {
+		return 0, fmt.Errorf("saga outbox: send %d commands: %w", len(msgs), err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM saga.outbox WHERE id = ANY($1)`, ids); err != nil {
+		return 0, fmt.Errorf("saga outbox: delete sent: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("saga outbox: commit: %w", err)
+	}
+	return len(msgs), nil
+}
+
+// FireDue fires up to limit deadlines due at the engine's clock: a reply
+// timeout compensates (or counts as a failed compensation attempt); a retry
+// deadline sends the next compensation attempt. Each deadline is claimed
+// with FOR UPDATE SKIP LOCKED and handled in its own transaction, so several
+// orchestrator instances can scan at once. It returns how many it fired.
+func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	fired := 0
+	for range limit {
+		ok, err := e.fireOne(ctx)
+		if err != nil && !IsRetryable(err) {
+			return fired, err
+		}
+		if !ok && err == nil {
+			return fired, nil
+		}
+		if ok {
+			fired++
+		}
+	}
+	return fired, nil
+}
+
+// fireOne handles the oldest due deadline; false when none is due.
+func (e *Engine) fireOne(ctx context.Context) (bool, error) {
+	now := e.cfg.Clock().UTC()
+	found := false
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		var sagaID, cmdID, kind string
+		err := tx.QueryRow(ctx, `SELECT saga_id, command_id, kind FROM saga.deadlines
+			WHERE due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, now).Scan(&sagaID, &cmdID, &kind)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("saga deadlines: claim: %w", err)
+		}
+		found = true
+		inst, nextSeq, err := loadInstance(ctx, tx, sagaID)
+		if err != nil {
+			return err
+		}
+		ev := event{kind: evTimeout, commandID: cmdID}
+		if kind == deadlineRetry {
+			ev.kind = evRetryDue
+		}
+		applied, err := e.apply(ctx, tx, inst, nextSeq, ev)
+		if err != nil {
+			return err
+		}
+		if !applied {
+			if _, err := tx.Exec(ctx, `DELETE FROM saga.deadlines WHERE saga_id=$1 AND command_id=$2 AND kind=$3`,
+				sagaID, cmdID, kind); err != nil {
+				return fmt.Errorf("saga deadlines: drop stale: %w", err)
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
+// RunOptions tunes Run.
+type RunOptions struct {
+	PollInterval time.Duration // 250ms: how often the outbox and deadlines are scanned when idle
+	BatchSize    int           // 100
+}
+
+// Run relays the outbox through t and fires due deadlines until ctx ends. It
+// wakes up at once when this engine wrote a command. Errors are logged and
+// retried after PollInterval; Run returns nil when ctx is cancelled.
+func (e *Engine) Run(ctx context.Context, t Transport, opt RunOptions) error {
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 250 * time.Millisecond
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 100
+	}
+	tick := time.NewTicker(opt.PollInterval)
+	defer tick.Stop()
+	for {
+		busy := false
+		if n, err := e.RelayOutbox(ctx, t, opt.BatchSize); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.cfg.Logger.WarnContext(ctx, "saga outbox relay", "err", err)
+		} else if n == opt.BatchSize {
+			busy = true
+		}
+		if n, err := e.FireDue(ctx, opt.BatchSize); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.cfg.Logger.WarnContext(ctx, "saga deadline scan", "err", err)
+		} else if n == opt.BatchSize {
+			busy = true
+		}
+		if busy {
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.nudge:
+		case <-tick.C:
+		}
+	}
+}
