@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it (`make test`, after `make up`): formatting,
+# go vet, then every test with the race detector against the real local stack.
+#
+# Each check is a function step_<name>; STEPS lists them in order. To add one
+# (a generation diff check, the schema gate, a linter), write its function in
+# the "steps" section and add its name to STEPS. A step fails by returning
+# non-zero; it should print what to do about it.
+#
+# Environment: the `make env` variables are exported; CI is passed through
+# (set, integration tests fail instead of skipping when a server is missing).
+# GOTESTFLAGS adds flags to `go test` (e.g. GOTESTFLAGS=-count=1, or -run X).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+
+eval "$(ci/stack.sh env)"
+export CI=${CI:-}
+GO=${GO:-go}
+
+STEPS=(gofmt vet gotest)
+
+# --- steps -------------------------------------------------------------------
+
+step_gofmt() {
+	local files bad
+	files=$(git ls-files '*.go' 2>/dev/null) || files=$(find . -name '*.go' -not -path './.local/*')
+	[[ -z $files ]] && return 0
+	# shellcheck disable=SC2086 # one file per word; paths have no spaces
+	bad=$(gofmt -l $files)
+	if [[ -n $bad ]]; then
+		echo "these files are not gofmt-formatted (fix: gofmt -w FILE):"
+		echo "$bad" | sed 's/^/    /'
+		return 1
+	fi
+}
+
+step_vet() {
+	"$GO" vet ./...
+}
+
+step_gotest() {
+	# shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
+	"$GO" test -race -p 2 -timeout 30m ${GOTESTFLAGS:-} ./...
+}
+
+# --- runner ------------------------------------------------------------------
+
+start=$SECONDS
+echo "test.sh: $("$GO" version), CI=${CI:-<unset>}"
+for step in "${STEPS[@]}"; do
+	t=$SECONDS
+	echo "==> $step"
+	if ! "step_$step"; then
+		echo "test.sh: FAILED at step '$step' after $((SECONDS - t))s (total $((SECONDS - start))s)"
+		exit 1
+	fi
+	echo "--- $step ok ($((SECONDS - t))s)"
+done
+echo "test.sh: all steps passed (${STEPS[*]}) in $((SECONDS - start))s"
