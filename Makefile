@@ -24,3 +24,6 @@ env: ## print export lines for the running stack and services
 
 test: up ## stack up, gofmt, go vet, then every test with -race against the real stack
 	@ci/test.sh
+
+generate: ## regenerate gen/ (avrogen + gentypes + buf) and sqlc output; deterministic
+	@ci/generate.sh
