@@ -1,8 +1,8 @@
 -- name: AppendEvents :many
 SELECT r.status::integer AS status,
-       r.event_position::bigint AS position,
-       r.event_version::bigint AS version,
-       r.event_tx_id::xid8 AS tx_id
+       COALESCE(r.event_position, 0)::bigint AS position,
+       COALESCE(r.event_version, 0)::bigint AS version,
+       COALESCE(r.event_tx_id, '0'::xid8)::xid8 AS tx_id
   FROM eventstore_append(
         sqlc.arg(stream_id)::text,
         sqlc.arg(stream_type)::text,
