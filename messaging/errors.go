@@ -3,6 +3,8 @@ package messaging
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stratahq/strata/serde"
 )
 
 // Sentinel errors. Typed errors below unwrap to them; test with errors.Is.
@@ -10,8 +12,8 @@ var (
 	// ErrConfig reports an invalid RelayConfig or ConsumerConfig.
 	ErrConfig = errors.New("messaging: invalid configuration")
 	// ErrNotWireFormat reports a value that is not in the Confluent wire format
-	// (too short, or a magic byte other than 0).
-	ErrNotWireFormat = errors.New("messaging: not Confluent wire format")
+	// (too short, or a magic byte other than 0). It is serde's sentinel.
+	ErrNotWireFormat = serde.ErrNotWireFormat
 	// ErrUnknownSchema reports a schema id or fingerprint the registry or the
 	// event store does not know.
 	ErrUnknownSchema = errors.New("messaging: unknown schema")

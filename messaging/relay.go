@@ -10,6 +10,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/stratahq/strata/serde"
 )
 
 // RelayConfig configures a Relay. Log, DB, Registry and Kafka
@@ -389,7 +391,7 @@ func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
 	msg := &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: topic, Partition: kafka.PartitionAny},
 		Key:            []byte(e.StreamID),
-		Value:          AppendWire(make([]byte, 0, wireHeader+len(e.Payload)), reg.id, e.Payload),
+		Value:          serde.AppendWire(make([]byte, 0, serde.WireHeaderLen+len(e.Payload)), int(reg.id), e.Payload),
 		Timestamp:      e.RecordedAt,
 		Headers:        relayHeaders(e, reg.version),
 		Opaque:         sl,

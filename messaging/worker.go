@@ -1,0 +1,428 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/stratahq/strata/serde"
+)
+
+// worker processes one partition in offset order, except that a key whose
+// message is waiting for a retry is parked (with its later messages) while
+// other keys go on. The committed position is the first unfinished offset.
+type worker struct {
+	c   *Consumer
+	run *runState
+	k   partKey
+
+	mu     sync.Mutex
+	queue  []*kafka.Message
+	notify chan struct{}
+
+	stopCh   chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+
+	// Owned by the worker goroutine.
+	track   []*item          // unfinished and finished items in offset order
+	lanes   map[string]*lane // keys parked behind a retry
+	nextPos int64            // offset after the last finished-prefix item
+
+	pos      atomic.Int64 // processed position for commits (-1: none yet)
+	nbuf     atomic.Int64 // queued + parked messages
+	isClosed atomic.Bool
+}
+
+type item struct {
+	m      *kafka.Message
+	offset int64
+	done   bool
+}
+
+// lane is a parked key: head waits for its next attempt, backlog behind it.
+type lane struct {
+	key      string
+	head     *item
+	backlog  []*item
+	attempts int // failed handler attempts of head
+	first    time.Time
+	last     time.Time
+	lastErr  error
+	kind     PoisonKind // non-empty once head is to be dead-lettered
+	nextAt   time.Time
+	delay    time.Duration
+}
+
+func newWorker(c *Consumer, run *runState, k partKey) *worker {
+	w := &worker{c: c, run: run, k: k, notify: make(chan struct{}, 1),
+		stopCh: make(chan struct{}), done: make(chan struct{}), lanes: map[string]*lane{}, nextPos: -1}
+	w.pos.Store(-1)
+	return w
+}
+
+func (w *worker) enqueue(m *kafka.Message) int {
+	w.mu.Lock()
+	w.queue = append(w.queue, m)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+	return int(w.nbuf.Add(1))
+}
+
+func (w *worker) buffered() int   { return int(w.nbuf.Load()) }
+func (w *worker) position() int64 { return w.pos.Load() }
+func (w *worker) stopped() bool   { return w.isClosed.Load() }
+func (w *worker) requestStop()    { w.stopOnce.Do(func() { close(w.stopCh) }) }
+func (w *worker) stopping() bool {
+	select {
+	case <-w.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *worker) take() []*kafka.Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue
+	w.queue = nil
+	return q
+}
+
+func (w *worker) loop() {
+	defer func() {
+		w.isClosed.Store(true)
+		close(w.done)
+	}()
+	for !w.stopping() {
+		w.retryDue()
+		for _, m := range w.take() {
+			if w.stopping() {
+				return
+			}
+			it := &item{m: m, offset: int64(m.TopicPartition.Offset)}
+			w.track = append(w.track, it)
+			if l, ok := w.lanes[string(m.Key)]; ok {
+				l.backlog = append(l.backlog, it)
+				continue
+			}
+			w.attempt(it, nil)
+		}
+		w.wait()
+	}
+}
+
+// wait blocks until a message is queued, a retry is due or stop.
+func (w *worker) wait() {
+	var timer <-chan time.Time
+	if next, ok := w.nextDue(); ok {
+		d := next.Sub(w.c.cfg.Now())
+		if d <= 0 {
+			return
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-w.notify:
+	case <-timer:
+	case <-w.stopCh:
+	}
+}
+
+func (w *worker) nextDue() (time.Time, bool) {
+	var next time.Time
+	for _, l := range w.lanes {
+		if next.IsZero() || l.nextAt.Before(next) {
+			next = l.nextAt
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// retryDue retries every parked key whose time has come, then drains its
+// backlog in order while messages finish.
+func (w *worker) retryDue() {
+	now := w.c.cfg.Now()
+	for key, l := range w.lanes {
+		if w.stopping() {
+			return
+		}
+		if l.nextAt.After(now) || w.lanes[key] != l {
+			continue
+		}
+		if !w.attempt(l.head, l) {
+			continue
+		}
+		for i, it := range l.backlog {
+			if w.stopping() {
+				// Unfinished backlog stays unprocessed; the position does not
+				// pass it, so the next owner or run redelivers it.
+				return
+			}
+			if !w.attempt(it, nil) {
+				nl := w.lanes[key]
+				nl.backlog = append(nl.backlog, l.backlog[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// attempt runs one attempt of it (l is its lane when it is a retry). It
+// returns true when the message is finished (handled, duplicate, skipped or
+// dead-lettered; its lane, if any, is then removed and the caller drains the
+// lane's backlog) and false when it is parked for a retry.
+func (w *worker) attempt(it *item, l *lane) bool {
+	cfg := &w.c.cfg
+	if l != nil && l.kind != "" { // only the dead-letter write is left to do
+		return w.deadLetter(it, l)
+	}
+	attempt := 1
+	if l != nil {
+		attempt = l.attempts + 1
+		if cfg.Metrics != nil {
+			cfg.Metrics.Retries.WithLabelValues(cfg.Group, w.k.topic).Inc()
+		}
+	}
+	out, err := w.c.process(w.run.hctx, it.m, attempt)
+	now := cfg.Now()
+	switch out {
+	case outcomeHandled, outcomeDuplicate, outcomeSkipped:
+		w.finish(it, out)
+		if l != nil {
+			delete(w.lanes, l.key)
+		}
+		return true
+	}
+	if l == nil {
+		l = &lane{key: string(it.m.Key), head: it, first: now}
+		w.lanes[l.key] = l
+	}
+	l.last, l.lastErr = now, err
+	switch out {
+	case outcomePoison:
+		l.kind = PoisonDecode
+		var pe *PoisonError
+		if errors.As(err, &pe) {
+			l.kind = pe.Kind
+		}
+		l.attempts++
+	case outcomeRetry:
+		l.attempts++
+		if !IsRetryable(err) || l.attempts >= cfg.MaxAttempts {
+			l.kind = PoisonHandler
+		}
+	}
+	if l.kind != "" {
+		return w.deadLetter(it, l)
+	}
+	l.delay = w.backoff(l)
+	l.nextAt = now.Add(l.delay)
+	cfg.Logger.Debug("consumer retry", "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
+		"offset", it.offset, "attempt", attempt, "in", l.delay, "err", err)
+	return false
+}
+
+func (w *worker) backoff(l *lane) time.Duration {
+	cfg := &w.c.cfg
+	d := cfg.MinBackoff
+	for i := 1; i < l.attempts && d < cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, cfg.MaxBackoff)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter: [d/2, d]
+}
+
+// deadLetter writes the message to the dead-letter topic; on failure it
+// schedules another try of the write.
+func (w *worker) deadLetter(it *item, l *lane) bool {
+	cfg := &w.c.cfg
+	if err := w.c.publishDLQ(w.run, it.m, l); err != nil {
+		cfg.Logger.Warn("consumer dead-letter write", "group", cfg.Group, "topic", w.k.topic, "err", err)
+		l.delay = min(max(2*l.delay, cfg.MinBackoff), cfg.MaxBackoff)
+		l.nextAt = cfg.Now().Add(l.delay)
+		return false
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.DLQ.WithLabelValues(cfg.Group, w.k.topic, string(l.kind)).Inc()
+	}
+	cfg.Logger.Warn("consumer dead-lettered", "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
+		"offset", it.offset, "kind", l.kind, "attempts", l.attempts, "err", l.lastErr)
+	w.finish(it, outcomeDLQ)
+	delete(w.lanes, l.key)
+	return true
+}
+
+// finish marks it done and advances the processed position.
+func (w *worker) finish(it *item, out outcome) {
+	cfg := &w.c.cfg
+	it.done = true
+	w.nbuf.Add(-1)
+	if cfg.Metrics != nil {
+		cfg.Metrics.Handled.WithLabelValues(cfg.Group, w.k.topic, out.String()).Inc()
+	}
+	i := 0
+	for ; i < len(w.track) && w.track[i].done; i++ {
+		w.nextPos = w.track[i].offset + 1
+	}
+	if i > 0 {
+		clear(w.track[:i])
+		w.track = w.track[i:]
+		w.pos.Store(w.nextPos)
+	}
+}
+
+type outcome int
+
+const (
+	outcomeHandled outcome = iota
+	outcomeDuplicate
+	outcomeSkipped
+	outcomeDLQ
+	outcomeRetry  // the handler failed
+	outcomeInfra  // PostgreSQL or the registry failed: retry, not counted
+	outcomePoison // cannot be decoded: dead-letter at once
+)
+
+func (o outcome) String() string {
+	switch o {
+	case outcomeHandled:
+		return "handled"
+	case outcomeDuplicate:
+		return "duplicate"
+	case outcomeSkipped:
+		return "skipped"
+	case outcomeDLQ:
+		return "dlq"
+	case outcomeRetry:
+		return "retry"
+	case outcomeInfra:
+		return "infra"
+	case outcomePoison:
+		return "poison"
+	}
+	return "unknown"
+}
+
+// process makes one attempt at one message.
+func (c *Consumer) process(ctx context.Context, m *kafka.Message, attempt int) (outcome, error) {
+	cfg := &c.cfg
+	env := envelopeOf(m)
+	env.Attempt = attempt
+	poison := func(kind PoisonKind, err error) (outcome, error) {
+		return outcomePoison, &PoisonError{Kind: kind, Topic: env.Topic, Partition: env.Partition, Offset: env.Offset, Attempts: attempt, Err: err}
+	}
+	id, body, err := serde.ParseWire(m.Value)
+	if err != nil {
+		return poison(PoisonNotWireFormat, fmt.Errorf("%w: %w", ErrNotWireFormat, err))
+	}
+	env.SchemaID = uint32(id)
+	ws, err := c.writers.get(uint32(id))
+	if err != nil {
+		if errors.Is(err, ErrUnknownSchema) {
+			return poison(PoisonUnknownSchema, err)
+		}
+		return outcomeInfra, err
+	}
+	eventType := ws.fullName
+	if eventType == "" {
+		eventType = env.EventType
+	}
+	env.EventType = eventType
+	h, ok := cfg.Router.handlers[eventType]
+	if !ok {
+		if cfg.UnknownEvents == DeadLetterUnknown {
+			return poison(PoisonNoHandler, fmt.Errorf("%s: %w", eventType, ErrNoHandler))
+		}
+		return outcomeSkipped, nil
+	}
+	ev, err := cfg.Decoder.Decode(eventType, ws.schema, body)
+	if err != nil {
+		return poison(PoisonDecode, fmt.Errorf("%s schema id %d: %w: %w", eventType, id, ErrDecode, err))
+	}
+	if env.EventID == "" {
+		env.EventID = env.Topic + "/" + strconv.Itoa(int(env.Partition)) + "/" + strconv.FormatInt(env.Offset, 10)
+	}
+
+	start := cfg.Now()
+	defer func() {
+		if cfg.Metrics != nil {
+			cfg.Metrics.HandlerLatency.WithLabelValues(cfg.Group, eventType).Observe(cfg.Now().Sub(start).Seconds())
+		}
+	}()
+	tx, err := cfg.DB.Begin(ctx)
+	if err != nil {
+		return outcomeInfra, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	tag, err := tx.Exec(ctx, `INSERT INTO messaging_processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, cfg.Group, env.EventID, env.Topic, env.Partition, env.Offset)
+	if err != nil {
+		return outcomeInfra, fmt.Errorf("processed marker: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return outcomeDuplicate, nil
+	}
+	if err := h(ctx, tx, env, ev); err != nil {
+		return outcomeRetry, fmt.Errorf("%s event %s: %w: %w", eventType, env.EventID, ErrHandler, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return outcomeRetry, fmt.Errorf("%s event %s commit: %w: %w", eventType, env.EventID, ErrHandler, err)
+	}
+	return outcomeHandled, nil
+}
+
+// publishDLQ produces m, with dead-letter headers, to its dead-letter topic
+// and waits for the delivery report.
+func (c *Consumer) publishDLQ(r *runState, m *kafka.Message, l *lane) error {
+	cfg := &c.cfg
+	topic := cfg.DLQTopic(*m.TopicPartition.Topic)
+	errText := ""
+	if l.lastErr != nil {
+		errText = l.lastErr.Error()
+	}
+	hs := make([]kafka.Header, 0, len(m.Headers)+9)
+	hs = append(hs, m.Headers...)
+	add := func(k, v string) { hs = append(hs, kafka.Header{Key: k, Value: []byte(v)}) }
+	add(HeaderDLQError, errText)
+	add(HeaderDLQKind, string(l.kind))
+	add(HeaderDLQAttempts, strconv.Itoa(max(l.attempts, 1)))
+	add(HeaderDLQOriginalTopic, *m.TopicPartition.Topic)
+	add(HeaderDLQOriginalPartition, strconv.Itoa(int(m.TopicPartition.Partition)))
+	add(HeaderDLQOriginalOffset, strconv.FormatInt(int64(m.TopicPartition.Offset), 10))
+	add(HeaderDLQFirstFailure, l.first.UTC().Format(time.RFC3339Nano))
+	add(HeaderDLQLastFailure, l.last.UTC().Format(time.RFC3339Nano))
+	add(HeaderDLQConsumerGroup, cfg.Group)
+	report := make(chan kafka.Event, 1)
+	err := r.dlq.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+		Key:            m.Key, Value: m.Value, Headers: hs, Timestamp: m.Timestamp,
+	}, report)
+	if err != nil {
+		return fmt.Errorf("dead-letter %s: %w", topic, err)
+	}
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case ev := <-report:
+		if dm, ok := ev.(*kafka.Message); ok && dm.TopicPartition.Error != nil {
+			return fmt.Errorf("dead-letter %s: %w: %w", topic, ErrDelivery, dm.TopicPartition.Error)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("dead-letter %s: no delivery report in 30s: %w", topic, ErrDelivery)
+	}
+}
