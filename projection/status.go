@@ -1,0 +1,60 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Status is how far one projection got.
+type Status struct {
+	Name        string
+	Position    int64 // highest global position applied
+	Lag         int64 // events of its types in the store beyond Position
+	Applied     int64
+	Skipped     int64
+	Failures    int64
+	LastError   string
+	LastErrorAt time.Time
+	LastEventAt time.Time // recorded time of the last applied event
+	RebuiltAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Status reports every projection of the runner. Lag counts events in the
+// store with a higher position; since positions are insertion order, not
+// commit order, it is exact once the writers are idle and an upper bound
+// while they run.
+func (r *Runner) Status(ctx context.Context) ([]Status, error) {
+	if err := Migrate(ctx, r.pool); err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(r.projections))
+	for _, p := range r.projections {
+		s := Status{Name: p.Name()}
+		var lastErr *string
+		var lastErrAt, lastEv, rebuilt *time.Time
+		err := r.pool.QueryRow(ctx, `SELECT position, applied, skipped, failures, last_error, last_error_at,
+			last_event_at, rebuilt_at, updated_at FROM read.projection_status WHERE name = $1`, p.Name()).
+			Scan(&s.Position, &s.Applied, &s.Skipped, &s.Failures, &lastErr, &lastErrAt, &lastEv, &rebuilt, &s.UpdatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("status %s: %w (has the projector run?)", p.Name(), err)
+		}
+		if lastErr != nil {
+			s.LastError = *lastErr
+		}
+		for _, f := range []struct {
+			src *time.Time
+			dst *time.Time
+		}{{lastErrAt, &s.LastErrorAt}, {lastEv, &s.LastEventAt}, {rebuilt, &s.RebuiltAt}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		if s.Lag, err = countEvents(ctx, r.pool, p.EventTypes(), s.Position); err != nil {
+			return nil, fmt.Errorf("status %s: %w", p.Name(), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
