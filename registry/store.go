@@ -681,7 +681,9 @@ func (st *Store) DeleteVersion(ctx context.Context, subject string, version int,
 		if len(rows) == 0 {
 			return errSubjectNotFound(subject)
 		}
-		r, err := findVersion(subject, rows, version, permanent)
+		// a concrete version is found even when soft-deleted (so a second soft
+		// delete is 40406); "latest" of a soft delete is the latest live one
+		r, err := findVersion(subject, rows, version, permanent || version != Latest)
 		if err != nil {
 			return err
 		}
