@@ -41,12 +41,12 @@ SELECT position, tx_id, stream_id, stream_type, version, event_id, event_type,
  LIMIT sqlc.arg(max_count);
 
 -- name: ReadAll :many
--- Commit-ordered: only rows of transactions older than every in-flight one.
+-- Commit-ordered: only rows below the horizon (transactions that have ended).
 SELECT position, tx_id, stream_id, stream_type, version, event_id, event_type,
        schema_fingerprint, payload, correlation_id, causation_id, user_id, traceparent, recorded_at
   FROM events
  WHERE (tx_id, position) > (sqlc.arg(after_tx)::xid8, sqlc.arg(after_position)::bigint)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT eventstore_horizon())
  ORDER BY tx_id, position
  LIMIT sqlc.arg(max_count);
 
@@ -56,7 +56,7 @@ SELECT position, tx_id, stream_id, stream_type, version, event_id, event_type,
   FROM events
  WHERE event_type = ANY (sqlc.arg(event_types)::text[])
    AND (tx_id, position) > (sqlc.arg(after_tx)::xid8, sqlc.arg(after_position)::bigint)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT eventstore_horizon())
    AND recorded_at >= sqlc.arg(since)::timestamptz
  ORDER BY tx_id, position
  LIMIT sqlc.arg(max_count);

@@ -175,7 +175,7 @@ SELECT position, tx_id, stream_id, stream_type, version, event_id, event_type,
        schema_fingerprint, payload, correlation_id, causation_id, user_id, traceparent, recorded_at
   FROM events
  WHERE (tx_id, position) > ($1::xid8, $2::bigint)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT eventstore_horizon())
  ORDER BY tx_id, position
  LIMIT $3
 `
@@ -186,7 +186,7 @@ type ReadAllParams struct {
 	MaxCount      int32
 }
 
-// Commit-ordered: only rows of transactions older than every in-flight one.
+// Commit-ordered: only rows below the horizon (transactions that have ended).
 func (q *Queries) ReadAll(ctx context.Context, arg ReadAllParams) ([]Event, error) {
 	rows, err := q.db.Query(ctx, readAll, arg.AfterTx, arg.AfterPosition, arg.MaxCount)
 	if err != nil {
@@ -228,7 +228,7 @@ SELECT position, tx_id, stream_id, stream_type, version, event_id, event_type,
   FROM events
  WHERE event_type = ANY ($1::text[])
    AND (tx_id, position) > ($2::xid8, $3::bigint)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT eventstore_horizon())
    AND recorded_at >= $4::timestamptz
  ORDER BY tx_id, position
  LIMIT $5
