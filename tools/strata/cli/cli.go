@@ -31,7 +31,9 @@ type command struct {
 
 // commands lists every top-level verb. Each lives in a file of its own name.
 func commands() map[string]command {
-	return map[string]command{}
+	return map[string]command{
+		"registry": {registrySummary, runRegistry},
+	}
 }
 
 // Run executes the strata command line args (without the program name) and
