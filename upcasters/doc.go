@@ -1,0 +1,32 @@
+// Package upcasters reads any stored version of an event into today's
+// generated Go type.
+//
+// A payload is always decoded with the schema it was written with (the event
+// store keeps each row's writer schema; a Kafka consumer gets it from the
+// schema registry by id). Then:
+//
+//   - the writer schema is the current one: plain decode (the fast path);
+//   - the writer schema is a known historical version of the event type (a
+//     [Chain] lists them, with their schemas in history/<full name>/v<N>.avsc):
+//     the payload is decoded generically (map[string]any) and each version's
+//     step brings it to the next version: a pure Go function for a semantic
+//     change (units, splits, renames), or Avro schema resolution when Up is
+//     nil (fields added with defaults, removed, promoted); the result is
+//     encoded with the current schema and decoded into the Go type;
+//   - any other writer schema: Avro schema resolution straight into the
+//     current schema (structural evolution, e.g. a field added with a
+//     default); if resolution fails the error wraps [ErrNoUpcastPath].
+//
+// Start with the shop's chains:
+//
+//	reg, _ := serde.NewRegistry(events.Types()...)
+//	up, err := upcasters.New(reg, upcasters.Chains()...)
+//	v, err := up.Decode("shop.order.OrderPlaced", writerSchema, payload) // *order.OrderPlaced
+//
+// The shop's one evolved event is shop.order.OrderPlaced: version 1 had
+// amounts in won as doubles and no currency or shipping method; version 2
+// (current) has minor units as long, currency (default "KRW") and
+// shipping_method (default STANDARD). See [MinorUnits] for the conversion
+// rule. Every historical version has a golden fixture in testdata/ that must
+// reach the current type.
+package upcasters
