@@ -387,13 +387,13 @@ func TestNewRejectsBadChains(t *testing.T) {
 	v3 := v1
 	v3.Version = 3
 	cases := map[string][]upcasters.Chain{
-		"unknown type":             {{EventType: "shop.order.Nope", Versions: []upcasters.Version{v1}}},
-		"no versions":              {{EventType: "shop.order.OrderPlaced"}},
-		"two chains":               {upcasters.OrderPlaced(), upcasters.OrderPlaced()},
-		"gap in versions":          {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{v1, v3}}},
-		"current schema as a step": {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{{Version: 1, Schema: placed.JSON}}}},
-		"wrong name":               {{EventType: "shop.order.OrderShipped", Versions: []upcasters.Version{v1}}},
-		"bad JSON":                 {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{{Version: 1, Schema: "{"}}}},
+		"unknown type":                          {{EventType: "shop.order.Nope", Versions: []upcasters.Version{v1}}},
+		"no versions":                           {{EventType: "shop.order.OrderPlaced"}},
+		"two chains":                            {upcasters.OrderPlaced(), upcasters.OrderPlaced()},
+		"gap in versions":                       {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{v1, v3}}},
+		"current schema as a step":              {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{{Version: 1, Schema: placed.JSON}}}},
+		"wrong name":                            {{EventType: "shop.order.OrderShipped", Versions: []upcasters.Version{v1}}},
+		"bad JSON":                              {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{{Version: 1, Schema: "{"}}}},
 		"structural step that does not resolve": {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{noUp}}},
 	}
 	for name, chains := range cases {
