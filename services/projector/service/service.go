@@ -1,0 +1,234 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/gen/events"
+	queryv1 "github.com/stratahq/strata/gen/proto/query/v1"
+	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/projection"
+	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/projector/adapters"
+	"github.com/stratahq/strata/services/projector/app/query"
+	"github.com/stratahq/strata/services/projector/ports"
+	"github.com/stratahq/strata/upcasters"
+)
+
+// Config configures the projector; FromEnv fills it from the environment.
+type Config struct {
+	DatabaseURL       string
+	Kafka             messaging.KafkaConfig
+	SchemaRegistryURL string
+	GRPCAddr          string // QUERY_GRPC_ADDR, default 127.0.0.1:50052
+	MetricsAddr       string // PROJECTOR_METRICS_ADDR, default 127.0.0.1:9466; "off" disables
+	Group             string // consumer group, default "projector"
+	Topics            []string
+	TLSCert, TLSKey   string // optional TLS for gRPC
+	WaitTimeout       time.Duration
+	Tracing           observe.TracingConfig
+	EnvFile           string // when set, the bound addresses are written there as export lines
+	Logger            *slog.Logger
+	// Registry is where metrics go; nil: a new registry served at MetricsAddr.
+	Registry *prometheus.Registry
+	// Ready, when set, is called once the gRPC server listens.
+	Ready func(grpcAddr, metricsAddr string)
+}
+
+// FromEnv reads DATABASE_URL, KAFKA_BROKERS (and KAFKA_CONFIG_*), SCHEMA_REGISTRY_URL,
+// QUERY_GRPC_ADDR, PROJECTOR_METRICS_ADDR, PROJECTOR_GROUP, PROJECTOR_TOPICS,
+// QUERY_TLS_CERT, QUERY_TLS_KEY, OTEL_TRACES_EXPORTER.
+func FromEnv() (Config, error) {
+	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	if err != nil {
+		return Config{}, err
+	}
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return Config{
+		DatabaseURL:       get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		Kafka:             kc,
+		SchemaRegistryURL: get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		GRPCAddr:          get("QUERY_GRPC_ADDR", "127.0.0.1:50052"),
+		MetricsAddr:       get("PROJECTOR_METRICS_ADDR", "127.0.0.1:9466"),
+		Group:             get("PROJECTOR_GROUP", "projector"),
+		Topics:            strings.Split(get("PROJECTOR_TOPICS", "events.order"), ","),
+		TLSCert:           os.Getenv("QUERY_TLS_CERT"),
+		TLSKey:            os.Getenv("QUERY_TLS_KEY"),
+		Tracing:           observe.TracingConfig{Service: "projector", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
+	}, nil
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("projector: DATABASE_URL is empty"))
+	}
+	if c.Kafka["bootstrap.servers"] == "" {
+		errs = append(errs, errors.New("projector: KAFKA_BROKERS is empty"))
+	}
+	if c.SchemaRegistryURL == "" {
+		errs = append(errs, errors.New("projector: SCHEMA_REGISTRY_URL is empty"))
+	}
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("projector: QUERY_GRPC_ADDR is empty"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("projector: set both QUERY_TLS_CERT and QUERY_TLS_KEY, or neither"))
+	}
+	return errors.Join(errs...)
+}
+
+// Projections returns the projector's projections, in apply order.
+func Projections() []projection.Projection {
+	return []projection.Projection{adapters.OrderSummaries{}, adapters.DailySales{}}
+}
+
+// Run starts the projector and blocks until ctx ends or a component fails.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Tracing.Service != "" {
+		shutdown, err := observe.SetupTracing(ctx, cfg.Tracing)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("projector: database: %w", err)
+	}
+	defer pool.Close()
+	if _, err := eventstore.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("projector: event store migrations: %w", err)
+	}
+	types, err := serde.NewRegistry(events.Types()...)
+	if err != nil {
+		return err
+	}
+	up, err := upcasters.New(types, upcasters.Chains()...)
+	if err != nil {
+		return err
+	}
+	runner := projection.NewRunner(pool, Projections()...)
+	if err := runner.Setup(ctx); err != nil {
+		return fmt.Errorf("projector: %w", err)
+	}
+
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	mm := messaging.NewMetrics()
+	if err := mm.Register(reg); err != nil {
+		return fmt.Errorf("projector: metrics: %w", err)
+	}
+	router := messaging.NewRouter(types)
+	runner.Register(router)
+	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
+		Group: cfg.Group, Topics: cfg.Topics, Kafka: cfg.Kafka, DB: pool,
+		Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up, Router: router,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("projector: consumer: %w", err)
+	}
+
+	opts := observe.GRPCServerOptions(reg)
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("projector: TLS: %w", err)
+		}
+		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	}
+	srv := grpc.NewServer(opts...)
+	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(adapters.NewReadModel(pool, runner), query.Config{WaitTimeout: cfg.WaitTimeout})))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	ln, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("projector: listen %s: %w", cfg.GRPCAddr, err)
+	}
+	metricsAddr := ""
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
+		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		metricsAddr = ms.Addr().String()
+	}
+	if cfg.EnvFile != "" {
+		env := fmt.Sprintf("export QUERY_GRPC_ADDR=%s\nexport PROJECTOR_METRICS_ADDR=%s\n", ln.Addr(), metricsAddr)
+		if err := os.WriteFile(cfg.EnvFile, []byte(env), 0o644); err != nil {
+			ln.Close()
+			return fmt.Errorf("projector: env file: %w", err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		err := consumer.Run(ctx)
+		if ctx.Err() == nil {
+			err = fmt.Errorf("projector: consumer stopped: %w", err)
+		} else {
+			err = nil
+		}
+		errc <- err
+	}()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	log.InfoContext(ctx, "projector running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "group", cfg.Group, "topics", cfg.Topics)
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr().String(), metricsAddr)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	hs.Shutdown()
+	cancel()
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
+	}
+	return runErr
+}
