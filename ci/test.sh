@@ -45,6 +45,48 @@ step_gotest() {
 	"$GO" test -race -p 2 -timeout 30m ${GOTESTFLAGS:-} ./...
 }
 
+# --- contracts and generated code (issue 3) --------------------------------
+# Run first: a stale gen/ would make every later step test the wrong code.
+STEPS=(generate buf "${STEPS[@]}")
+
+step_generate() {
+	# make generate must change nothing: generated files are committed with the
+	# schemas, protos and queries they come from. On a clean checkout (CI) this
+	# is `git diff --exit-code`; with local edits it compares the tree before
+	# and after generating, so only what generation changes counts.
+	local before after
+	before=$(tree_state)
+	ci/generate.sh || { echo "make generate failed"; return 1; }
+	after=$(tree_state)
+	if [[ $before != "$after" ]]; then
+		git status --short
+		echo "generated code is out of date: run 'make generate' and commit the result"
+		return 1
+	fi
+}
+
+# tree_state fingerprints tracked changes and untracked files (names and contents).
+tree_state() {
+	{
+		git diff --binary HEAD
+		git ls-files --others --exclude-standard -z | xargs -0 -r sha256sum
+	} | sha256sum
+}
+
+step_buf() {
+	local buf=("$GO" tool -modfile=ci/tools/go.mod buf)
+	"${buf[@]}" lint || { echo "buf lint failed (schemas/proto, rules in buf.yaml)"; return 1; }
+	# Breaking-change check against the previous commit of main, when there is
+	# one that already has the protos (not on the first commit).
+	if git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null &&
+		git cat-file -e HEAD~1:buf.yaml 2>/dev/null && git cat-file -e HEAD~1:schemas/proto 2>/dev/null; then
+		"${buf[@]}" breaking --against '.git#branch=main,ref=HEAD~1' ||
+			{ echo "buf breaking: an incompatible change to schemas/proto against HEAD~1"; return 1; }
+	else
+		echo "buf breaking: skipped (no previous commit with schemas/proto)"
+	fi
+}
+
 # --- runner ------------------------------------------------------------------
 
 start=$SECONDS
