@@ -32,6 +32,7 @@ type command struct {
 // commands lists every top-level verb. Each lives in a file of its own name.
 func commands() map[string]command {
 	return map[string]command{
+		"schema":   {schemaSummary, runSchema},
 		"registry": {registrySummary, runRegistry},
 	}
 }
