@@ -34,6 +34,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"schema":   {schemaSummary, runSchema},
 		"registry": {registrySummary, runRegistry},
+		"migrate":  {migrateSummary, runMigrate},
 	}
 }
 
