@@ -140,6 +140,9 @@ func (h *Handlers) run(ctx context.Context, what, id string, meta Meta, create b
 		if p, ok := l.Handled[meta.CommandID]; ok && meta.CommandID != "" {
 			return Result{Order: l.Order, Position: p, Duplicate: true}, nil
 		}
+		if meta.ExpectedVersion != 0 && meta.ExpectedVersion != l.Order.Version() {
+			return Result{}, fmt.Errorf("%s %s: %w: expected version %d, order is at %d", what, id, ErrConflict, meta.ExpectedVersion, l.Order.Version())
+		}
 		evs, err := decide(l.Order)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %s: %w", what, id, err)
@@ -147,6 +150,9 @@ func (h *Handlers) run(ctx context.Context, what, id string, meta Meta, create b
 		pos, err := h.stream.Append(ctx, id, l.Order.Version(), meta, evs)
 		if errors.Is(err, ErrConflict) {
 			lastErr = err
+			if meta.ExpectedVersion != 0 {
+				break // the client asked for this exact version: no retry
+			}
 			continue
 		}
 		if err != nil {
@@ -157,7 +163,7 @@ func (h *Handlers) run(ctx context.Context, what, id string, meta Meta, create b
 		}
 		return Result{Order: l.Order, Position: pos}, nil
 	}
-	return Result{}, fmt.Errorf("%s %s: gave up after %d retries: %w", what, id, h.cfg.MaxConflictRetries, lastErr)
+	return Result{}, fmt.Errorf("%s %s: gave up after conflicts: %w", what, id, lastErr)
 }
 
 func pause(ctx context.Context, base time.Duration, attempt int) error {

@@ -48,6 +48,10 @@ type Meta struct {
 	CorrelationID string
 	UserID        string
 	TraceParent   string
+	// ExpectedVersion, when non-zero, is the stream version the client saw:
+	// the command fails with ErrConflict (and is not retried) unless the
+	// order is still at that version.
+	ExpectedVersion int64
 }
 
 // Loaded is an order read from its stream.

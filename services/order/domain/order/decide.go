@@ -3,6 +3,7 @@ package order
 import (
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func (c PlaceOrder) Validate() error {
 		v.add("items", "an order needs at least one item")
 	}
 	for i, it := range c.Items {
-		f := "items[" + itoa(i) + "]"
+		f := "items[" + strconv.Itoa(i) + "]"
 		if strings.TrimSpace(it.ProductID) == "" {
 			v.add(f+".product_id", "must not be empty")
 		}
@@ -160,11 +161,4 @@ func (o *Order) Cancel(reason string, now time.Time) ([]any, error) {
 		return nil, &ValidationError{Violations: []FieldViolation{{Field: "reason", Description: "must not be empty"}}}
 	}
 	return []any{&events.OrderCancelled{OrderID: o.id, Reason: reason, CancelledAt: now.UTC().Truncate(time.Millisecond)}}, nil
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

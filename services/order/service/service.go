@@ -1,0 +1,223 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/gen/events"
+	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
+	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/adapters"
+	"github.com/stratahq/strata/services/order/app/command"
+	"github.com/stratahq/strata/services/order/app/query"
+	"github.com/stratahq/strata/services/order/ports"
+	"github.com/stratahq/strata/upcasters"
+)
+
+// Config configures the order service; FromEnv fills it from the environment.
+type Config struct {
+	DatabaseURL     string
+	GRPCAddr        string // ORDER_GRPC_ADDR, default 127.0.0.1:50051
+	MetricsAddr     string // ORDER_METRICS_ADDR, default 127.0.0.1:9465; "off" disables
+	TLSCert, TLSKey string // ORDER_TLS_CERT, ORDER_TLS_KEY: TLS when both are set
+	// OutOfStock lists product ids the in-process stock check refuses
+	// (ORDER_OUT_OF_STOCK, comma-separated).
+	OutOfStock []string
+	// CreditLimit is the in-process credit check's limit per order in minor
+	// units, 0 = none (ORDER_CREDIT_LIMIT).
+	CreditLimit int64
+	// BlockedCustomers are refused by the credit check (ORDER_BLOCKED_CUSTOMERS).
+	BlockedCustomers []string
+	Commands         command.Config
+	Tracing          observe.TracingConfig
+	EnvFile          string
+	Logger           *slog.Logger
+	// Registry, when set, receives the metrics and no /metrics server is started.
+	Registry *prometheus.Registry
+	// Ready, when set, is called once the gRPC server listens.
+	Ready func(grpcAddr, metricsAddr string)
+	// Clock is the command handlers' clock; default time.Now.
+	Clock func() time.Time
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FromEnv reads DATABASE_URL, ORDER_GRPC_ADDR, ORDER_METRICS_ADDR, ORDER_TLS_CERT,
+// ORDER_TLS_KEY, ORDER_OUT_OF_STOCK, ORDER_CREDIT_LIMIT, ORDER_BLOCKED_CUSTOMERS,
+// OTEL_TRACES_EXPORTER (none, stdout, otlp).
+func FromEnv() (Config, error) {
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	limit, err := strconv.ParseInt(get("ORDER_CREDIT_LIMIT", "0"), 10, 64)
+	if err != nil {
+		return Config{}, fmt.Errorf("ORDER_CREDIT_LIMIT: %w", err)
+	}
+	return Config{
+		DatabaseURL:      get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		GRPCAddr:         get("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
+		MetricsAddr:      get("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
+		TLSCert:          os.Getenv("ORDER_TLS_CERT"),
+		TLSKey:           os.Getenv("ORDER_TLS_KEY"),
+		OutOfStock:       split(os.Getenv("ORDER_OUT_OF_STOCK")),
+		CreditLimit:      limit,
+		BlockedCustomers: split(os.Getenv("ORDER_BLOCKED_CUSTOMERS")),
+		Commands:         command.DefaultConfig,
+		Tracing:          observe.TracingConfig{Service: "order", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
+	}, nil
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("order: DATABASE_URL is empty"))
+	}
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("order: ORDER_GRPC_ADDR is empty"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("order: set both ORDER_TLS_CERT and ORDER_TLS_KEY, or neither"))
+	}
+	if c.CreditLimit < 0 {
+		errs = append(errs, errors.New("order: ORDER_CREDIT_LIMIT is negative"))
+	}
+	if c.Commands.MaxConflictRetries < 0 {
+		errs = append(errs, errors.New("order: negative conflict retries"))
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the order service and blocks until ctx ends or the server fails.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Tracing.Service != "" {
+		shutdown, err := observe.SetupTracing(ctx, cfg.Tracing)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("order: database: %w", err)
+	}
+	defer pool.Close()
+	if _, err := eventstore.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("order: event store migrations: %w", err)
+	}
+	store, err := eventstore.New(pool, eventstore.Config{})
+	if err != nil {
+		return err
+	}
+	types, err := serde.NewRegistry(events.Types()...)
+	if err != nil {
+		return err
+	}
+	up, err := upcasters.New(types, upcasters.Chains()...)
+	if err != nil {
+		return err
+	}
+	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
+	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
+
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	opts := observe.GRPCServerOptions(reg)
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("order: TLS: %w", err)
+		}
+		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	}
+	srv := grpc.NewServer(opts...)
+	orderv1.RegisterOrderServiceServer(srv, ports.NewOrderServer(handlers, query.NewGetOrder(stream)))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	ln, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("order: listen %s: %w", cfg.GRPCAddr, err)
+	}
+	metricsAddr := ""
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
+		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		metricsAddr = ms.Addr().String()
+	}
+	if cfg.EnvFile != "" {
+		env := fmt.Sprintf("export ORDER_GRPC_ADDR=%s\nexport ORDER_METRICS_ADDR=%s\n", ln.Addr(), metricsAddr)
+		if err := os.WriteFile(cfg.EnvFile, []byte(env), 0o644); err != nil {
+			ln.Close()
+			return fmt.Errorf("order: env file: %w", err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(orderv1.OrderService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	log.InfoContext(ctx, "order service running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "tls", cfg.TLSCert != "")
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr().String(), metricsAddr)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	hs.Shutdown()
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
+	}
+	return runErr
+}
