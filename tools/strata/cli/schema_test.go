@@ -1,0 +1,332 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the strata command line in-process.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const placedV1 = `{
+  "type": "record",
+  "name": "OrderPlaced",
+  "namespace": "shop.order",
+  "doc": "An order was placed.",
+  "fields": [
+    {"name": "order_id", "type": "string", "doc": "Order id."},
+    {"name": "ship_to", "type": "shop.order.Address", "doc": "Where to."}
+  ]
+}
+`
+
+// placedV2 adds a field with a default: compatible.
+const placedV2 = `{
+  "type": "record",
+  "name": "OrderPlaced",
+  "namespace": "shop.order",
+  "doc": "An order was placed.",
+  "fields": [
+    {"name": "order_id", "type": "string", "doc": "Order id."},
+    {"name": "ship_to", "type": "shop.order.Address", "doc": "Where to."},
+    {"name": "currency", "type": "string", "default": "EUR", "doc": "ISO 4217 code."}
+  ]
+}
+`
+
+// placedV3 drops currency's default: reads v2 data, not v1 data.
+const placedV3 = `{
+  "type": "record",
+  "name": "OrderPlaced",
+  "namespace": "shop.order",
+  "doc": "An order was placed.",
+  "fields": [
+    {"name": "order_id", "type": "string", "doc": "Order id."},
+    {"name": "ship_to", "type": "shop.order.Address", "doc": "Where to."},
+    {"name": "currency", "type": "string", "doc": "ISO 4217 code."}
+  ]
+}
+`
+
+const address = `{
+  "type": "record",
+  "name": "Address",
+  "namespace": "shop.order",
+  "doc": "A postal address.",
+  "fields": [
+    {"name": "city", "type": "string", "doc": "City."}
+  ]
+}
+`
+
+// addressV2 changes a field type inside the embedded record.
+const addressV2 = `{
+  "type": "record",
+  "name": "Address",
+  "namespace": "shop.order",
+  "doc": "A postal address.",
+  "fields": [
+    {"name": "city", "type": "int", "doc": "City."}
+  ]
+}
+`
+
+func TestSchemaUsage(t *testing.T) {
+	if code, _, _ := run(t, "schema"); code != ExitUsage {
+		t.Errorf("no subcommand: exit %d", code)
+	}
+	if code, _, _ := run(t, "schema", "frobnicate"); code != ExitUsage {
+		t.Errorf("unknown subcommand: exit %d", code)
+	}
+	if code, out, _ := run(t, "schema", "help"); code != ExitOK || !strings.Contains(out, "check") {
+		t.Errorf("help: exit %d, %q", code, out)
+	}
+}
+
+func TestSchemaCompatCommand(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "schemas", "avro")
+	writeFile(t, filepath.Join(root, "order", "Address.avsc"), address)
+	v1 := filepath.Join(dir, "v1", "order", "OrderPlaced.avsc")
+	v2 := filepath.Join(dir, "v2", "order", "OrderPlaced.avsc")
+	v3 := filepath.Join(dir, "v3", "order", "OrderPlaced.avsc")
+	for p, s := range map[string]string{v1: placedV1, v2: placedV2, v3: placedV3} {
+		writeFile(t, p, s)
+		writeFile(t, filepath.Join(filepath.Dir(p), "Address.avsc"), address) // references resolve in the folder
+	}
+
+	if code, out, errs := run(t, "schema", "compat", v1, v2); code != ExitOK {
+		t.Errorf("v1 -> v2 BACKWARD: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := run(t, "schema", "compat", "--level", "BACKWARD", v2, v3); code != ExitOK {
+		t.Errorf("v2 -> v3 BACKWARD: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ := run(t, "schema", "compat", "--level", "BACKWARD_TRANSITIVE", v1, v2, v3)
+	if code != ExitFail {
+		t.Fatalf("v1, v2 -> v3 BACKWARD_TRANSITIVE: exit %d, want 1\n%s", code, out)
+	}
+	if !strings.Contains(out, "READER_FIELD_MISSING_DEFAULT_VALUE /fields/2 currency") {
+		t.Errorf("output lacks type, location and message:\n%s", out)
+	}
+	code, out, _ = run(t, "schema", "compat", "--level", "full_transitive", "--format", "json", v1, v2, v3)
+	var res struct {
+		Compatible bool
+		Problems   []struct{ Type, Location, Message, Direction, Against string } `json:"incompatibilities"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != ExitFail || res.Compatible || len(res.Problems) != 1 ||
+		res.Problems[0].Against != v1 || res.Problems[0].Direction != "BACKWARD" {
+		t.Errorf("json: exit %d, %+v, %v\n%s", code, res, err, out)
+	}
+	if code, _, _ := run(t, "schema", "compat", "--level", "NONE", v1, v3); code != ExitOK {
+		t.Errorf("NONE: exit %d", code)
+	}
+	// Usage and unreadable input: 2.
+	for _, args := range [][]string{
+		{"schema", "compat", v1},
+		{"schema", "compat", "--level", "SIDEWAYS", v1, v2},
+		{"schema", "compat", v1, filepath.Join(dir, "missing.avsc")},
+	} {
+		if code, _, _ := run(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	bad := filepath.Join(dir, "bad.avsc")
+	writeFile(t, bad, `{"type": "record", "name": "X", "fields": [{"name": "a", "type": "nope"}]}`)
+	if code, _, _ := run(t, "schema", "compat", v1, bad); code != ExitUsage {
+		t.Errorf("unparsable: exit %d, want 2", code)
+	}
+}
+
+func TestSchemaLintCommand(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "schemas", "avro", "order", "Address.avsc"), address)
+	writeFile(t, filepath.Join(dir, "schemas", "avro", "order", "OrderPlaced.avsc"), placedV2)
+	if code, out, errs := run(t, "schema", "lint", "--root", dir); code != ExitOK {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errs)
+	}
+	writeFile(t, filepath.Join(dir, "schemas", "avro", "order", "OrderPlaced.avsc"),
+		strings.Replace(placedV2, `"default": "EUR", "doc": "ISO 4217 code."`, `"default": 12`, 1))
+	code, out, _ := run(t, "schema", "lint", "--root", dir)
+	if code != ExitFail {
+		t.Fatalf("findings: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"schemas/avro/order/OrderPlaced.avsc:9: DOC field currency has no doc",
+		"schemas/avro/order/OrderPlaced.avsc:9: DEFAULT field currency: default 12 is not valid: want a string",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	// One file: only its findings.
+	code, out, _ = run(t, "schema", "lint", "--root", dir, "schemas/avro/order/Address.avsc")
+	if code != ExitOK || out != "" {
+		t.Errorf("single clean file: exit %d\n%s", code, out)
+	}
+	if code, _, _ := run(t, "schema", "lint", "--root", dir, "no/such/dir"); code != ExitUsage {
+		t.Errorf("missing path: exit %d", code)
+	}
+}
+
+// gitRepo makes a repository with main holding the given files, then a
+// feature branch checked out.
+func gitRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := t.TempDir()
+	gitIn(t, dir, "init", "-q", "-b", "main")
+	commitFiles(t, dir, files, "v1")
+	gitIn(t, dir, "checkout", "-q", "-b", "feature")
+	return dir
+}
+
+func commitFiles(t *testing.T, dir string, files map[string]string, msg string) {
+	t.Helper()
+	for p, s := range files {
+		writeFile(t, filepath.Join(dir, p), s)
+	}
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", msg)
+}
+
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+const orderPath = "schemas/avro/order/OrderPlaced.avsc"
+const addressPath = "schemas/avro/order/Address.avsc"
+
+func TestSchemaCheckGitBreakingChange(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+
+	// Unchanged work tree: nothing to report.
+	if code, out, errs := run(t, "schema", "check", "--root", dir); code != ExitOK {
+		t.Fatalf("unchanged: exit %d\n%s%s", code, out, errs)
+	}
+	// A compatible change (field with default): exit 0.
+	writeFile(t, filepath.Join(dir, orderPath), placedV2)
+	if code, out, errs := run(t, "schema", "check", "--root", dir); code != ExitOK {
+		t.Fatalf("compatible change: exit %d\n%s%s", code, out, errs)
+	}
+	// A breaking change (new field without default) in the work tree.
+	writeFile(t, filepath.Join(dir, orderPath), placedV3)
+	code, out, errs := run(t, "schema", "check", "--root", dir)
+	if code != ExitFail {
+		t.Fatalf("breaking change: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	want := "schemas/avro/order/OrderPlaced.avsc:9: READER_FIELD_MISSING_DEFAULT_VALUE shop.order.OrderPlaced /fields/2: currency (BACKWARD: the new schema cannot read data written with git:"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks\n%s\ngot:\n%s", want, out)
+	}
+	// The same as JSON.
+	code, out, _ = run(t, "schema", "check", "--root", dir, "--format", "json")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if code != ExitFail || rep.Compatible || len(rep.Findings) != 1 || rep.Findings[0].Rule != "READER_FIELD_MISSING_DEFAULT_VALUE" ||
+		rep.Findings[0].Line != 9 || rep.Findings[0].Subject != "shop.order.OrderPlaced" {
+		t.Errorf("json report: exit %d %+v", code, rep)
+	}
+	// A breaking change in an embedded type is found through its subject and
+	// reported at the line in the embedded type's file.
+	writeFile(t, filepath.Join(dir, orderPath), placedV1)
+	writeFile(t, filepath.Join(dir, addressPath), addressV2)
+	code, out, _ = run(t, "schema", "check", "--root", dir)
+	if code != ExitFail || !strings.Contains(out, "schemas/avro/order/Address.avsc:7: TYPE_MISMATCH shop.order.OrderPlaced /fields/1/type/fields/0/type: reader type: INT not compatible with writer type: STRING") {
+		t.Errorf("embedded change: exit %d\n%s", code, out)
+	}
+	// Against an explicit ref.
+	writeFile(t, filepath.Join(dir, addressPath), address)
+	if code, out, errs := run(t, "schema", "check", "--root", dir, "--against", "git:main"); code != ExitOK {
+		t.Errorf("--against git:main: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, _ := run(t, "schema", "check", "--root", dir, "--against", "git:no-such-ref"); code != ExitUsage {
+		t.Errorf("bad ref: exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "schema", "check", "--root", dir, "--against", "svn:1"); code != ExitUsage {
+		t.Errorf("bad --against: exit %d, want 2", code)
+	}
+}
+
+func TestSchemaCheckGitTransitiveUsesHistory(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	gitIn(t, dir, "checkout", "-q", "main")
+	commitFiles(t, dir, map[string]string{orderPath: placedV2}, "v2")
+	gitIn(t, dir, "checkout", "-q", "feature")
+	gitIn(t, dir, "merge", "-q", "main")
+	writeFile(t, filepath.Join(dir, orderPath), placedV3)
+	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD\n")
+	if code, out, errs := run(t, "schema", "check", "--root", dir); code != ExitOK {
+		t.Fatalf("BACKWARD against v2 only: exit %d\n%s%s", code, out, errs)
+	}
+	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD_TRANSITIVE\n")
+	code, out, _ := run(t, "schema", "check", "--root", dir)
+	if code != ExitFail || !strings.Contains(out, "READER_FIELD_MISSING_DEFAULT_VALUE shop.order.OrderPlaced /fields/2: currency (BACKWARD_TRANSITIVE") {
+		t.Errorf("BACKWARD_TRANSITIVE must see v1 in git history: exit %d\n%s", code, out)
+	}
+	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "default_level: SIDEWAYS\n")
+	if code, _, _ := run(t, "schema", "check", "--root", dir); code != ExitUsage {
+		t.Errorf("bad config: exit %d, want 2", code)
+	}
+}
+
+func TestSchemaCheckGitNewRemovedAndNoBase(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	// A new subject: nothing to check against.
+	writeFile(t, filepath.Join(dir, "schemas/avro/order/OrderShipped.avsc"),
+		`{"type":"record","name":"OrderShipped","namespace":"shop.order","doc":"d","fields":[{"name":"order_id","type":"int","doc":"d"}]}`)
+	if code, out, errs := run(t, "schema", "check", "--root", dir); code != ExitOK {
+		t.Fatalf("new subject: exit %d\n%s%s", code, out, errs)
+	}
+	// A removed subject is a finding.
+	if err := os.Remove(filepath.Join(dir, orderPath)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "schema", "check", "--root", dir)
+	if code != ExitFail || !strings.Contains(out, "schemas/avro/order/OrderPlaced.avsc:1: SUBJECT_REMOVED shop.order.OrderPlaced") {
+		t.Errorf("removed subject: exit %d\n%s", code, out)
+	}
+	// No main branch: nothing to check.
+	lone := t.TempDir()
+	gitIn(t, lone, "init", "-q", "-b", "trunk")
+	writeFile(t, filepath.Join(lone, orderPath), placedV3)
+	writeFile(t, filepath.Join(lone, addressPath), address)
+	if code, out, errs := run(t, "schema", "check", "--root", lone); code != ExitOK {
+		t.Errorf("no base: exit %d\n%s%s", code, out, errs)
+	}
+}
