@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/avro/order"
@@ -311,4 +313,28 @@ func (s *stack) rebuildView(t testing.TB, ctx context.Context) map[string]orderV
 		}
 		cur = evs[len(evs)-1].Cursor()
 	}
+}
+
+// counterValue reads a counter or gauge.
+func counterValue(t testing.TB, m prometheus.Metric) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case d.Counter != nil:
+		return d.Counter.GetValue()
+	case d.Gauge != nil:
+		return d.Gauge.GetValue()
+	}
+	return 0
+}
+
+// seriesCount counts the series a collector has.
+func seriesCount(c prometheus.Collector) int {
+	ch := make(chan prometheus.Metric, 1000)
+	c.Collect(ch)
+	close(ch)
+	return len(ch)
 }
