@@ -7,10 +7,18 @@
 # write below the work tree (a clone under /root, mode 0700), the cluster lives in
 # /var/lib/strata/<hash of the repo path>/pg and .local/pg is a symlink to it.
 
-PG_AREA=$LOCAL/pg
-PG_DATA=$PG_AREA/data
-PG_SOCKET_DIR=$PG_AREA/run
-PG_LOG=$PG_AREA/postgres.log
+PG_LINK=$LOCAL/pg
+
+# postgres_paths: the server gets real paths, never ones through .local/pg when
+# that is a symlink (the postgres user may not be allowed to traverse the work tree).
+postgres_paths() {
+	PG_AREA=$PG_LINK
+	[[ -L $PG_LINK ]] && PG_AREA=$(readlink -m "$PG_LINK")
+	PG_DATA=$PG_AREA/data
+	PG_SOCKET_DIR=$PG_AREA/run
+	PG_LOG=$PG_AREA/postgres.log
+}
+postgres_paths
 
 postgres_where() { echo "$PG_HOST:$PG_PORT"; }
 postgres_log() { echo "$PG_LOG"; }
@@ -40,14 +48,34 @@ postgres_answers() {
 	[[ $n == "${#PG_DATABASES[@]}" ]]
 }
 
+# postgres_running: the postmaster named in postmaster.pid is alive (a killed,
+# not yet reaped postmaster is a zombie with no command line: not alive).
 postgres_running() {
-	[[ -f $PG_DATA/PG_VERSION ]] || return 1
-	as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+	local pid
+	pid=$(pid_from "$PG_DATA/postmaster.pid" 2>/dev/null) || return 1
+	pid_alive "$pid" postgres
 }
 
 postgres_status() {
 	[[ -x $PG_BIN/postgres ]] || return 1
 	postgres_running && postgres_answers
+}
+
+# postgres_wait_reaped: after a crash (kill -9) the dead postmaster stays a
+# zombie until its parent reaps it, and a new postmaster refuses to start while
+# the pid in postmaster.pid exists. Wait for the reaping (bounded); a zombie that
+# nobody reaps is dead, so its stale postmaster.pid is removed.
+postgres_wait_reaped() {
+	local pid i
+	pid=$(pid_from "$PG_DATA/postmaster.pid" 2>/dev/null) || return 0
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.5
+	done
+	if [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]]; then
+		say postgres "postmaster $pid is dead but not reaped; removing its stale postmaster.pid"
+		rm -f "$PG_DATA/postmaster.pid"
+	fi
 }
 
 postgres_install() {
@@ -60,23 +88,24 @@ postgres_install() {
 postgres_area() {
 	mkdir -p "$LOCAL"
 	if [[ $EUID -ne 0 ]]; then
+		mkdir -p "$PG_LINK"
+		postgres_paths
+		return
+	fi
+	if [[ -L $PG_LINK ]]; then
+		postgres_paths
 		mkdir -p "$PG_AREA"
+		chown postgres:postgres "$PG_AREA"
 		return
 	fi
-	if [[ -L $PG_AREA ]]; then
-		local target
-		target=$(readlink -m "$PG_AREA")
-		mkdir -p "$target"
-		chown postgres:postgres "$target"
+	mkdir -p "$PG_LINK"
+	chown postgres:postgres "$PG_LINK"
+	if runuser -u postgres -- test -w "$PG_LINK" -a -x "$PG_LINK"; then
+		postgres_paths
 		return
 	fi
-	mkdir -p "$PG_AREA"
-	chown postgres:postgres "$PG_AREA"
-	if runuser -u postgres -- test -w "$PG_AREA" -a -x "$PG_AREA"; then
-		return
-	fi
-	if [[ -n $(ls -A "$PG_AREA") ]]; then
-		fail postgres "" "$PG_AREA is not writable by the postgres user and not empty; move it away"
+	if [[ -n $(ls -A "$PG_LINK") ]]; then
+		fail postgres "" "$PG_LINK is not writable by the postgres user and not empty; move it away"
 		return
 	fi
 	local hash alt
@@ -85,8 +114,9 @@ postgres_area() {
 	mkdir -p "$alt"
 	chmod 755 /var/lib/strata "/var/lib/strata/$hash"
 	chown postgres:postgres "$alt"
-	rmdir "$PG_AREA"
-	ln -s "$alt" "$PG_AREA"
+	rmdir "$PG_LINK"
+	ln -s "$alt" "$PG_LINK"
+	postgres_paths
 	say postgres "note: the postgres user cannot reach $ROOT; the cluster lives in $alt (.local/pg links to it)"
 }
 
@@ -151,22 +181,32 @@ postgres_start() {
 		local i
 		for ((i = 0; i < 15; i++)); do
 			postgres_answers && return 0
+			postgres_running || break
 			sleep 1
 		done
-		say postgres "restarting"
-		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >>"$PG_LOG" 2>&1 || true
+		if postgres_running; then
+			say postgres "restarting"
+			as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >>"$PG_LOG" 2>&1 || true
+		fi
 	fi
+	postgres_wait_reaped
 	if port_open "$PG_HOST" "$PG_PORT"; then
 		fail postgres "" "port $PG_HOST:$PG_PORT is taken by another process: $(ss -ltnpH "sport = :$PG_PORT" 2>/dev/null | head -1)"
 		return
 	fi
 	postgres_config
 	say postgres "starting on $PG_HOST:$PG_PORT (log $PG_LOG)"
-	as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_START_TIMEOUT" start >/dev/null 2>&1 ||
-		{
-			fail postgres "$PG_LOG" "pg_ctl start failed or timed out after ${PG_START_TIMEOUT}s"
-			return
-		}
+	# A second try: after a crash, orphaned backends may hold the old shared
+	# memory for a moment and the new postmaster refuses to start.
+	if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_START_TIMEOUT" start >/dev/null 2>&1; then
+		say postgres "pg_ctl start failed; retrying once in 3s"
+		sleep 3
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_START_TIMEOUT" start >/dev/null 2>&1 ||
+			{
+				fail postgres "$PG_LOG" "pg_ctl start failed or timed out after ${PG_START_TIMEOUT}s"
+				return
+			}
+	fi
 	postgres_bootstrap >>"$PG_LOG" 2>&1 || {
 		fail postgres "$PG_LOG" "creating role $PG_USER and databases ${PG_DATABASES[*]} failed"
 		return
