@@ -19,7 +19,13 @@ import (
 // PostgreSQL database and returns its URL.
 func newRegistry(t *testing.T) string {
 	t.Helper()
-	dbURL := testenv.NewDatabase(t)
+	return serveOn(t, testenv.NewDatabase(t))
+}
+
+// serveOn starts another registry server (with its own caches) on the
+// database dbURL and returns its URL.
+func serveOn(t *testing.T, dbURL string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := registry.Open(ctx, dbURL, nil)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/registry"
 )
 
@@ -284,7 +285,8 @@ func TestConfigAndCompatibility(t *testing.T) {
 }
 
 func TestReferences(t *testing.T) {
-	base := newRegistry(t)
+	dbURL := testenv.NewDatabase(t)
+	base := serveOn(t, dbURL)
 	money := `{"type":"record","name":"Money","namespace":"shop.common","fields":[{"name":"units","type":"long"},{"name":"currency","type":"string","default":"EUR"}]}`
 	order := `{"type":"record","name":"OrderPlaced","namespace":"shop.order","fields":[{"name":"id","type":"string"},{"name":"total","type":"shop.common.Money"}]}`
 	moneyID := register(t, base, "shop.common.Money", money)
@@ -339,4 +341,13 @@ func TestReferences(t *testing.T) {
 	}
 	mustCall(t, 200, "DELETE", base+"/subjects/shop.order.OrderPlaced?permanent=true", nil)
 	mustCall(t, 200, "DELETE", base+"/subjects/shop.common.Money?permanent=true", nil)
+
+	// the ids stay resolvable, even when the referenced subject's version 1
+	// now holds another schema: a reference keeps the id it resolved to
+	register(t, base, "shop.common.Money", `{"type":"record","name":"Other","namespace":"shop.common","fields":[]}`)
+	fresh := serveOn(t, dbURL) // nothing cached
+	v = mustCall(t, 200, "GET", fresh+fmt.Sprintf("/schemas/ids/%d", orderID), nil).(map[string]any)
+	if v["schema"] != order || !reflect.DeepEqual(v["references"], wantRefs) {
+		t.Errorf("schema %d after its reference's subject was deleted = %v", orderID, v)
+	}
 }

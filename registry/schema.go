@@ -38,6 +38,8 @@ type Schema struct {
 
 	// deps are the texts of the referenced schemas in dependency order.
 	deps []string
+	// refIDs are the ids of the referenced schemas, parallel to References.
+	refIDs []int
 }
 
 // normalizeType maps the request's schemaType ("" means AVRO) to the stored one.

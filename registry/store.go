@@ -274,16 +274,35 @@ func (st *Store) loadSchema(ctx context.Context, q querier, id, depth int) (*Sch
 		return nil, backend(fmt.Sprintf("read schema %d", id), err)
 	}
 	copy(s.Fingerprint[:], fp)
-	rows, err := q.Query(ctx, `SELECT name, subject, version FROM registry.schema_references
+	rows, err := q.Query(ctx, `SELECT name, subject, version, schema_ref_id FROM registry.schema_references
 		WHERE schema_id = $1 ORDER BY position`, id)
 	if err != nil {
 		return nil, backend(fmt.Sprintf("read references of schema %d", id), err)
 	}
-	s.References, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Reference])
+	type refRow struct {
+		Reference
+		ID *int
+	}
+	refRows, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (refRow, error) {
+		var rr refRow
+		err := r.Scan(&rr.Name, &rr.Subject, &rr.Version, &rr.ID)
+		return rr, err
+	})
 	if err != nil {
 		return nil, backend(fmt.Sprintf("read references of schema %d", id), err)
 	}
-	if s.deps, err = st.dependencies(ctx, q, s.References, depth); err != nil {
+	for _, rr := range refRows {
+		s.References = append(s.References, rr.Reference)
+		if rr.ID == nil { // not recorded: resolve by subject and version
+			refID, err := st.referencedID(ctx, q, rr.Reference)
+			if err != nil {
+				return nil, err
+			}
+			rr.ID = &refID
+		}
+		s.refIDs = append(s.refIDs, *rr.ID)
+	}
+	if s.deps, err = st.dependencies(ctx, q, s.refIDs, depth); err != nil {
 		return nil, err
 	}
 	if s.Avro, err = parseAvro(s.Text, s.deps); err != nil {
@@ -295,16 +314,12 @@ func (st *Store) loadSchema(ctx context.Context, q querier, id, depth int) (*Sch
 	return s, nil
 }
 
-// dependencies returns the texts a schema with refs must be parsed after, in
-// dependency order, each schema once.
-func (st *Store) dependencies(ctx context.Context, q querier, refs []Reference, depth int) ([]string, error) {
+// dependencies returns the texts a schema referencing the schemas ids must
+// be parsed after, in dependency order, each schema once.
+func (st *Store) dependencies(ctx context.Context, q querier, ids []int, depth int) ([]string, error) {
 	var deps []string
 	seen := map[string]bool{}
-	for _, ref := range refs {
-		id, err := st.referencedID(ctx, q, ref)
-		if err != nil {
-			return nil, err
-		}
+	for _, id := range ids {
 		dep, err := st.loadSchema(ctx, q, id, depth+1)
 		if err != nil {
 			return nil, err
@@ -361,9 +376,14 @@ func (st *Store) prepare(ctx context.Context, q querier, text, schemaType string
 		} else if ref.Version <= 0 {
 			return nil, newError(CodeInvalidSchema, "Invalid schema: reference %q has version %d", ref.Name, ref.Version)
 		}
+		id, err := st.referencedID(ctx, q, ref)
+		if err != nil {
+			return nil, err
+		}
 		s.References = append(s.References, ref)
+		s.refIDs = append(s.refIDs, id)
 	}
-	if s.deps, err = st.dependencies(ctx, q, s.References, 0); err != nil {
+	if s.deps, err = st.dependencies(ctx, q, s.refIDs, 0); err != nil {
 		return nil, err
 	}
 	if s.Avro, err = parseAvro(text, s.deps); err != nil {
@@ -475,8 +495,8 @@ func insertSchema(ctx context.Context, tx pgx.Tx, s *Schema) (int, error) {
 		return 0, backend("insert schema", err)
 	}
 	for i, ref := range s.References {
-		if _, err := tx.Exec(ctx, `INSERT INTO registry.schema_references (schema_id, position, name, subject, version)
-			VALUES ($1, $2, $3, $4, $5)`, id, i, ref.Name, ref.Subject, ref.Version); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO registry.schema_references (schema_id, position, name, subject, version, schema_ref_id)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, i, ref.Name, ref.Subject, ref.Version, s.refIDs[i]); err != nil {
 			return 0, backend("insert schema reference", err)
 		}
 	}
