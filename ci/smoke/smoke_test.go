@@ -194,10 +194,9 @@ func TestSchemaRegistryRegisterFetch(t *testing.T) {
 		t.Fatalf("register %s: %v", subject, err)
 	}
 	t.Cleanup(func() {
-		if err := client.DeleteSubject(subject, false); err != nil {
-			t.Logf("soft-delete %s: %v", subject, err)
-		} else if err := client.DeleteSubject(subject, true); err != nil {
-			t.Logf("hard-delete %s: %v", subject, err)
+		// srclient soft-deletes, then hard-deletes (?permanent=true).
+		if err := client.DeleteSubject(subject, true); err != nil {
+			t.Errorf("delete %s: %v", subject, err)
 		}
 	})
 	if created.ID() <= 0 {
@@ -245,8 +244,9 @@ func TestAvroThroughKafka(t *testing.T) {
 		t.Fatalf("register %s: %v", subject, err)
 	}
 	t.Cleanup(func() {
-		_ = client.DeleteSubject(subject, false)
-		_ = client.DeleteSubject(subject, true)
+		if err := client.DeleteSubject(subject, true); err != nil {
+			t.Errorf("delete %s: %v", subject, err)
+		}
 	})
 
 	payload, err := schema.Codec().BinaryFromNative(nil, map[string]any{"id": "order-42", "n": int64(42)})
