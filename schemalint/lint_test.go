@@ -1,6 +1,7 @@
 package schemalint
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +143,31 @@ func TestLintRulesAndLines(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("got:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func TestLocateFollowsReferences(t *testing.T) {
+	set, err := Load(mapFS(map[string]string{
+		"schemas/avro/order/Address.avsc":        goodAddress,
+		"schemas/avro/order/OrderPlaced.avsc":    goodPlaced,
+		"schemas/avro/order/ShippingMethod.avsc": goodMethod,
+	}), "schemas/avro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := set.Lookup("shop.order.OrderPlaced")
+	for ptr, want := range map[string]string{
+		"/":                         "schemas/avro/order/OrderPlaced.avsc:1",
+		"/fields/0/type":            "schemas/avro/order/OrderPlaced.avsc:7",
+		"/fields/1/type/fields/1":   "schemas/avro/order/Address.avsc:8",
+		"/fields/1/type/name":       "schemas/avro/order/Address.avsc:3",
+		"/fields/3/type/symbols":    "schemas/avro/order/ShippingMethod.avsc:2",
+		"/fields/9/type":            "schemas/avro/order/OrderPlaced.avsc:6",
+		"/fields/2/type/fields/0/x": "schemas/avro/order/Address.avsc:7",
+	} {
+		p, l := set.Locate(placed, ptr)
+		if got := fmt.Sprintf("%s:%d", p, l); got != want {
+			t.Errorf("Locate(%q) = %s, want %s", ptr, got, want)
+		}
 	}
 }

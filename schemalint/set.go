@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -392,3 +393,72 @@ func (s *Set) inline(f *File, v any, ns string, defined map[string]bool, chain [
 	}
 	return v, nil
 }
+
+// Locate maps a JSON pointer into f's self-contained schema (as a
+// compatibility Incompatibility.Location gives it) back to a file and line:
+// a pointer that passes through a type defined in another file continues in
+// that file. When the pointer leaves the files' structure, the line of the
+// deepest member reached is returned.
+func (s *Set) Locate(f *File, ptr string) (string, int) {
+	cur, v, at := f, f.json, ""
+	if ptr == "/" {
+		ptr = ""
+	}
+	tokens := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	if ptr == "" {
+		tokens = nil
+	}
+	ns := f.Namespace
+	for _, tok := range tokens {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		// A reference to another file's type: continue there.
+		for {
+			name := ""
+			switch x := v.(type) {
+			case string:
+				name = x
+			case map[string]any:
+				if t, ok := x["type"].(string); ok && !primitives[t] && x[tok] == nil {
+					switch t {
+					case "record", "error", "enum", "fixed", "array", "map":
+					default:
+						name = t
+					}
+				}
+			}
+			if name == "" || primitives[name] {
+				break
+			}
+			full, _, _ := qualify(name, ns)
+			g := s.byName[full]
+			if g == nil || g.json == nil {
+				return cur.Path, cur.Line(at)
+			}
+			cur, v, at, ns = g, g.json, "", g.Namespace
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if rec, ok := x["namespace"].(string); ok && rec != "" {
+				ns = rec
+			}
+			next, ok := x[tok]
+			if !ok {
+				return cur.Path, cur.Line(at)
+			}
+			v, at = next, at+"/"+escape(tok)
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return cur.Path, cur.Line(at)
+			}
+			v, at = x[i], at+"/"+tok
+		default:
+			return cur.Path, cur.Line(at)
+		}
+	}
+	return cur.Path, cur.Line(at)
+}
+
+// JSON returns the file's decoded JSON (numbers as json.Number), nil when it
+// is not valid JSON. Callers must not modify it.
+func (f *File) JSON() any { return f.json }

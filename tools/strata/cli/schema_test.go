@@ -330,3 +330,45 @@ func TestSchemaCheckGitNewRemovedAndNoBase(t *testing.T) {
 		t.Errorf("no base: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+func TestSchemaCatalog(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	commitFiles(t, dir, map[string]string{orderPath: placedV2}, "OrderPlaced: add currency")
+	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"),
+		"subjects:\n  shop.order.OrderPlaced:\n    level: FULL\n    producers: [order]\n    consumers: [projector, saga]\n")
+	writeFile(t, filepath.Join(dir, "docs", "events", "shop.order.Gone.md"), "stale")
+	code, out, errs := run(t, "schema", "catalog", "--root", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "docs", "events", "shop.order.OrderPlaced.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| topic | `events.order` |",
+		"| compatibility | FULL |",
+		"| producers | order |",
+		"| consumers | projector, saga |",
+		"| `currency` | string | `\"EUR\"` | ISO 4217 code. |",
+		"| `ship_to` | shop.order.Address |  | Where to. |",
+		"### shop.order.Address",
+		": OrderPlaced: add currency",
+		"+    {\"name\": \"currency\"",
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	index, err := os.ReadFile(filepath.Join(dir, "docs", "events", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(index), "[shop.order.OrderPlaced](shop.order.OrderPlaced.md)") ||
+		!strings.Contains(string(index), "| shop.order.Address | record | OrderPlaced |") {
+		t.Errorf("index:\n%s", index)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs", "events", "shop.order.Gone.md")); !os.IsNotExist(err) {
+		t.Errorf("stale page kept: %v", err)
+	}
+}
