@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,6 +70,9 @@ func TestRegisterIsIdempotentAndIDsAreGlobal(t *testing.T) {
 	}
 	if v := mustCall(t, 200, "GET", base+"/subjects", nil); !reflect.DeepEqual(v, []any{"other-subject", "test.users.User"}) {
 		t.Errorf("subjects = %v", v)
+	}
+	if v := mustCall(t, 200, "GET", base+"/subjects?subjectPrefix=test.", nil); !reflect.DeepEqual(v, []any{"test.users.User"}) {
+		t.Errorf("subjects?subjectPrefix=test. = %v", v)
 	}
 	if v := mustCall(t, 200, "GET", base+"/schemas/types", nil); !reflect.DeepEqual(v, []any{"AVRO"}) {
 		t.Errorf("types = %v", v)
@@ -349,5 +353,19 @@ func TestReferences(t *testing.T) {
 	v = mustCall(t, 200, "GET", fresh+fmt.Sprintf("/schemas/ids/%d", orderID), nil).(map[string]any)
 	if v["schema"] != order || !reflect.DeepEqual(v["references"], wantRefs) {
 		t.Errorf("schema %d after its reference's subject was deleted = %v", orderID, v)
+	}
+}
+
+func TestSubjectNamesAreEscaped(t *testing.T) {
+	base := newRegistry(t)
+	const subject = "team/a b:c%d"
+	esc := url.PathEscape(subject)
+	id := register(t, base, esc, userV1)
+	if v := mustCall(t, 200, "GET", base+"/subjects", nil); !reflect.DeepEqual(v, []any{subject}) {
+		t.Errorf("subjects = %v, want [%q]", v, subject)
+	}
+	v := mustCall(t, 200, "GET", base+"/subjects/"+esc+"/versions/1", nil).(map[string]any)
+	if v["subject"] != subject || int(v["id"].(float64)) != id {
+		t.Errorf("version = %v", v)
 	}
 }

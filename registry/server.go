@@ -188,10 +188,17 @@ func versionResponse(sv SubjectVersion) schemaResponse {
 
 func (s *Server) subjects(r *http.Request) (any, error) {
 	subjects, err := s.store.Subjects(r.Context(), flag(r, "deleted"))
-	if subjects == nil {
-		subjects = []string{}
+	if err != nil {
+		return nil, err
 	}
-	return subjects, err
+	out := []string{}
+	prefix := r.URL.Query().Get("subjectPrefix")
+	for _, sub := range subjects {
+		if strings.HasPrefix(sub, prefix) {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) versions(r *http.Request) (any, error) {
