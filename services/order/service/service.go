@@ -221,3 +221,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return runErr
 }
+
+// DefaultCommands is the command handlers' default configuration.
+func DefaultCommands() command.Config { return command.DefaultConfig }

@@ -191,7 +191,9 @@ func TestOrderServiceOverLoopback(t *testing.T) {
 // conflicting pair wins per version, and the final state agrees with the
 // event history.
 func TestConcurrentConfirmAndCancel(t *testing.T) {
-	c, _, dbURL := startOrder(t, func(cfg *service.Config) { cfg.Commands = command.Config{MaxConflictRetries: 10, RetryBackoff: time.Millisecond} })
+	c, _, dbURL := startOrder(t, func(cfg *service.Config) {
+		cfg.Commands = command.Config{MaxConflictRetries: 10, RetryBackoff: time.Millisecond}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for round := 0; round < 3; round++ {
