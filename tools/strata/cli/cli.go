@@ -32,9 +32,12 @@ type command struct {
 // commands lists every top-level verb. Each lives in a file of its own name.
 func commands() map[string]command {
 	return map[string]command{
-		"schema":   {schemaSummary, runSchema},
-		"registry": {registrySummary, runRegistry},
-		"migrate":  {migrateSummary, runMigrate},
+		"projection": {projectionSummary, runProjection},
+		"schema":     {schemaSummary, runSchema},
+		"registry":   {registrySummary, runRegistry},
+		"migrate":    {migrateSummary, runMigrate},
+		"relay":      {relaySummary, runRelay},
+		"dlq":        {dlqSummary, runDLQ},
 	}
 }
 

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/messaging"
+)
+
+const relaySummary = "relay the event store's global log to Kafka (the outbox relay)"
+
+// kafkaProps is a repeatable -X key=value flag.
+type kafkaProps struct{ cfg messaging.KafkaConfig }
+
+func (k *kafkaProps) String() string { return "" }
+func (k *kafkaProps) Set(v string) error {
+	return k.cfg.Set(v)
+}
+
+// kafkaFlags registers --brokers and -X over the KAFKA_* environment.
+func kafkaFlags(fs *flag.FlagSet) (*kafkaProps, *string, error) {
+	cfg, err := messaging.KafkaConfigFromEnv(os.Environ())
+	if err != nil {
+		return nil, nil, err
+	}
+	props := &kafkaProps{cfg: cfg}
+	brokers := fs.String("brokers", cfg["bootstrap.servers"], "Kafka bootstrap servers (default $KAFKA_BROKERS)")
+	fs.Var(props, "X", "librdkafka property key=value (repeatable; TLS/SASL settings pass through)")
+	return props, brokers, nil
+}
+
+// runRelay is `strata relay [flags]`.
+func runRelay(ctx context.Context, stdio IO, args []string) int {
+	fs := flag.NewFlagSet("strata relay", flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	fs.Usage = func() {
+		fmt.Fprint(stdio.Err, `usage: strata relay [--database-url URL] [--brokers HOSTS] [--registry URL]
+                    [--name NAME] [--batch N] [--max-in-flight N] [--progress D] [-X key=value]...
+
+Tails the event store's commit-ordered global log and produces each event to
+events.<stream type>, keyed by stream id, in the Confluent wire format, with an
+idempotent producer (acks=all). The checkpoint is stored in PostgreSQL after
+Kafka acknowledges. Instances with the same --name share one lease: one relays,
+the others wait and take over. Runs until interrupted.
+
+Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
+KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
+`)
+		fs.PrintDefaults()
+	}
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "event store PostgreSQL URL (default $DATABASE_URL)")
+	regURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "schema registry URL (default $SCHEMA_REGISTRY_URL)")
+	name := fs.String("name", "default", "relay name (checkpoint and lease)")
+	batch := fs.Int("batch", 500, "events per log read")
+	inflight := fs.Int("max-in-flight", 10000, "unacknowledged events at most")
+	progress := fs.Duration("progress", 2*time.Second, "print progress this often (0: never)")
+	topicPrefix := fs.String("topic-prefix", "", "prefix of every topic name (tests, shared clusters)")
+	verbose := fs.Bool("v", false, "debug logs on stderr")
+	props, brokers, err := kafkaFlags(fs)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	var missing []string
+	if *dbURL == "" {
+		missing = append(missing, "--database-url/DATABASE_URL")
+	}
+	if *brokers == "" {
+		missing = append(missing, "--brokers/KAFKA_BROKERS")
+	}
+	if *regURL == "" {
+		missing = append(missing, "--registry/SCHEMA_REGISTRY_URL")
+	}
+	if len(missing) > 0 || fs.NArg() > 0 {
+		fmt.Fprintf(stdio.Err, "strata relay: missing %s; unexpected %q\n", strings.Join(missing, ", "), fs.Args())
+		return ExitUsage
+	}
+	props.cfg["bootstrap.servers"] = *brokers
+
+	pool, err := pgxpool.New(ctx, *dbURL)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
+	defer pool.Close()
+	store, err := eventstore.New(pool, eventstore.Config{})
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
+	log := messaging.NewStoreLog(store)
+	defer log.Close(context.Background())
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	route := messaging.DefaultRoute
+	if *topicPrefix != "" {
+		p := *topicPrefix
+		route = func(e *messaging.LogEvent) string { return p + messaging.DefaultRoute(e) }
+	}
+	cfg := messaging.RelayConfig{
+		Name: *name, Log: log, DB: pool, Registry: messaging.NewRegistryClient(*regURL),
+		Kafka: props.cfg, Route: route, BatchSize: *batch, MaxInFlight: *inflight,
+		Logger: slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level})),
+	}
+	if *progress > 0 {
+		cfg.ProgressEvery = *progress
+		cfg.Progress = func(p messaging.RelayProgress) {
+			if !p.Leader {
+				fmt.Fprintf(stdio.Out, "relay %s: standby (another instance holds the lease)\n", *name)
+				return
+			}
+			fmt.Fprintf(stdio.Out, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f\n",
+				*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds)
+		}
+	}
+	r, err := messaging.NewRelay(cfg)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(stdio.Out, "relay %s: starting (brokers %s)\n", *name, *brokers)
+	if err := r.Run(ctx); err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitFail
+	}
+	fmt.Fprintf(stdio.Out, "relay %s: stopped\n", *name)
+	return ExitOK
+}
