@@ -125,6 +125,7 @@ func (m *machine) call(o *outcome, name string, k Kind, seq int) Call {
 		CommandID: CommandID(o.inst.ID, seq),
 		Data:      o.inst.Data,
 		Results:   o.inst.Results,
+		Reason:    o.inst.Reason,
 	}
 }
 
@@ -157,7 +158,14 @@ func (m *machine) forward(o *outcome, i int) error {
 // skipping steps without a compensation.
 func (m *machine) compensate(o *outcome, i int) error {
 	steps := m.def.Steps
-	for i >= 0 && steps[i].Compensation == nil {
+	for i >= 0 && (steps[i].Compensation == nil || o.inst.Results[compensatedKey(steps[i].Name)] != nil) {
+		if steps[i].Compensation != nil {
+			o.records = append(o.records, StepRecord{
+				SagaID: o.inst.ID, Seq: m.seq(), Step: steps[i].Name, Kind: KindCompensation, Attempt: 0,
+				Status: StepSucceeded, Reason: "already undone: the participant reported it before it was asked",
+				StartedAt: m.now, FinishedAt: ptr(m.now),
+			})
+		}
 		i--
 	}
 	o.clearDeadline = true
@@ -219,6 +227,9 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 		return nil
 	}
 	cur := m.def.Steps[inst.Step]
+	if k == KindCompensation && r.Success && (r.Step != cur.Name || k != m.pendingKind(inst)) {
+		return m.compensatedEarly(o, r)
+	}
 	if r.Step != cur.Name || k != m.pendingKind(inst) {
 		o.ignored = fmt.Sprintf("reply for %s %s, waiting for %s %s", r.Step, k, cur.Name, m.pendingKind(inst))
 		return nil
@@ -249,6 +260,36 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 	}
 	return m.compensationFailed(o, r.Reason)
 }
+
+// compensatedEarly records a successful compensation reply for a step whose
+// compensation was not asked for (yet): a participant undid the step on its
+// own (e.g. the customer cancelled the order). When the saga compensates, that
+// step is skipped instead of being undone twice.
+func (m *machine) compensatedEarly(o *outcome, r Reply) error {
+	idx := -1
+	for i, s := range m.def.Steps {
+		if s.Name == r.Step && s.Compensation != nil {
+			idx = i
+		}
+	}
+	inst := o.inst
+	switch {
+	case idx < 0:
+		o.ignored = "compensation reply for unknown step " + r.Step
+	case inst.Status == StatusRunning && idx > inst.Step,
+		inst.Status == StatusCompensating && idx >= inst.Step:
+		o.ignored = "compensation reply for a step not done or already compensated: " + r.Step
+	case inst.Results[compensatedKey(r.Step)] != nil:
+		o.ignored = "compensation of " + r.Step + " already recorded"
+	default:
+		o.inst.Results[compensatedKey(r.Step)] = json.RawMessage(`true`)
+		o.notes = append(o.notes, "compensated_early")
+	}
+	return nil
+}
+
+// compensatedKey is the Results key marking a step undone by its participant.
+func compensatedKey(step string) string { return "~compensated:" + step }
 
 func (m *machine) onTimeout(o *outcome, commandID string) error {
 	inst := o.inst

@@ -195,6 +195,24 @@ func TestMachine(t *testing.T) {
 			m.do(event{kind: evRetryDue})
 			m.reply("order", C, true)
 		}, StatusCompensated, []string{"Authorize", "CancelOrder", "CancelOrder", "CancelOrder"}},
+		{"order cancelled by its owner mid-saga: not cancelled again", func(m *memSaga) {
+			m.reply("pay", A, true)
+			m.reply("order", C, true) // OrderCancelled arrives unasked
+			if o := m.reply("order", C, true); o.ignored == "" {
+				m.t.Error("second early compensation applied")
+			}
+			m.timeout() // the order service refuses to confirm... here: reserve never answers
+			m.reply("reserve", C, true)
+			m.reply("pay", C, true)
+		}, StatusCompensated, []string{"Authorize", "Reserve", "Release", "Refund"}},
+		{"compensation reply for a step not reached is ignored", func(m *memSaga) {
+			if o := m.reply("reserve", C, true); o.ignored == "" {
+				m.t.Error("early compensation of a step not done applied")
+			}
+			m.reply("pay", A, true)
+			m.reply("reserve", A, true)
+			m.reply("confirm", A, true)
+		}, StatusCompleted, []string{"Authorize", "Reserve", "Confirm"}},
 		{"earlier compensation attempt's late success counts", func(m *memSaga) {
 			m.reply("pay", A, false)
 			first := m.inst.PendingCmd

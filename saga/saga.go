@@ -53,6 +53,7 @@ type Call struct {
 	CommandID string
 	Data      json.RawMessage            // the saga's input
 	Results   map[string]json.RawMessage // step name -> result of its successful reply
+	Reason    string                     // why the saga is compensating ("" while running)
 }
 
 // Command is a message a step sends to a participant.
