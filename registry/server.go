@@ -41,13 +41,11 @@ func NewServer(store *Store, log *slog.Logger) *Server {
 		"GET /subjects/{subject}/versions":                          s.versions,
 		"POST /subjects/{subject}/versions":                         s.register,
 		"GET /subjects/{subject}/versions/{version}":                s.version,
-		"GET /subjects/{subject}/versions/{version}/schema":         nil, // raw, below
 		"GET /subjects/{subject}/versions/{version}/referencedby":   s.referencedBy,
 		"DELETE /subjects/{subject}/versions/{version}":             s.deleteVersion,
 		"POST /subjects/{subject}":                                  s.lookup,
 		"DELETE /subjects/{subject}":                                s.deleteSubject,
 		"GET /schemas/ids/{id}":                                     s.schemaByID,
-		"GET /schemas/ids/{id}/schema":                              nil, // raw, below
 		"GET /schemas/ids/{id}/subjects":                            s.subjectsByID,
 		"GET /schemas/ids/{id}/versions":                            s.versionsByID,
 		"GET /schemas/types":                                        func(*http.Request) (any, error) { return []string{SchemaTypeAvro}, nil },
@@ -67,9 +65,7 @@ func NewServer(store *Store, log *slog.Logger) *Server {
 		"DELETE /mode/{subject}":                                    s.deleteMode,
 	}
 	for pattern, h := range routes {
-		if h != nil {
-			s.mux.Handle(pattern, s.json(h))
-		}
+		s.mux.Handle(pattern, s.json(h))
 	}
 	s.mux.Handle("GET /subjects/{subject}/versions/{version}/schema", s.raw(s.rawVersion))
 	s.mux.Handle("GET /schemas/ids/{id}/schema", s.raw(s.rawSchemaByID))
