@@ -109,7 +109,7 @@ func (r *Reservations) Execute(ctx context.Context, reservationID string, meta c
 
 func options(meta command.Meta, stream string) []eventstore.ExecOption {
 	return []eventstore.ExecOption{
-		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(meta.CommandID, stream, i) }),
+		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(meta.CommandID+"/"+meta.Part, stream, i) }),
 		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID}),
 		eventstore.WithConflictRetries(20),
 	}

@@ -18,6 +18,9 @@ import (
 type Meta struct {
 	CommandID     string // causation id; event ids derive from it
 	CorrelationID string // the saga id
+	// Part names one append of a command that appends to one stream more
+	// than once (reserve, then undo); event ids derive from CommandID+Part.
+	Part string
 }
 
 // Stocks runs decide on a product's stock and appends what it decides,
@@ -63,8 +66,8 @@ func New(stocks Stocks, reservations Reservations, faults Faults, now func() tim
 
 // sub derives the command id of one step of a command, so that two appends
 // of one command to one stream get distinct event ids.
-func sub(m Meta, step string) Meta {
-	m.CommandID = m.CommandID + "/" + step
+func sub(m Meta, part string) Meta {
+	m.Part = part
 	return m
 }
 
