@@ -118,9 +118,7 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 		return fmt.Sprintf("%s\t%s\t-\t-\twould register as version %d%s", subject, level, len(prev)+1, levelNote), false, nil
 	}
 	if _, err := c.CreateSchema(subject, text, srclient.Avro); err != nil {
-		var e srclient.Error
-		var pe *srclient.Error
-		if (errors.As(err, &e) && e.Code/100 == http.StatusConflict) || (errors.As(err, &pe) && pe.Code/100 == http.StatusConflict) {
+		if isConflict(err) {
 			return fmt.Sprintf("%s\t%s\t-\t-\tREFUSED by the registry: %v", subject, level, err), true, nil
 		}
 		return "", false, fmt.Errorf("register: %w", err)
@@ -130,4 +128,19 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 		return "", false, fmt.Errorf("look up after registering: %w", err)
 	}
 	return fmt.Sprintf("%s\t%s\t%d\t%d\tregistered", subject, level, got.Version(), got.ID()), false, nil
+}
+
+// isConflict reports the registry's 409: the schema is incompatible (error
+// code 409) or otherwise refused in the subject's current state (409xx).
+func isConflict(err error) bool {
+	code := 0
+	var e srclient.Error
+	var pe *srclient.Error
+	switch {
+	case errors.As(err, &e):
+		code = e.Code
+	case errors.As(err, &pe):
+		code = pe.Code
+	}
+	return code == http.StatusConflict || code/100 == http.StatusConflict
 }

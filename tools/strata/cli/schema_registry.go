@@ -35,15 +35,16 @@ func newRegistryClient(url string) *srclient.SchemaRegistryClient {
 
 // isNotFound reports a registry 404 (subject, version or schema not found).
 func isNotFound(err error) bool {
+	code := 0
 	var e srclient.Error
-	if errors.As(err, &e) {
-		return e.Code/100 == http.StatusNotFound
-	}
 	var pe *srclient.Error
-	if errors.As(err, &pe) {
-		return pe.Code/100 == http.StatusNotFound
+	switch {
+	case errors.As(err, &e):
+		code = e.Code
+	case errors.As(err, &pe):
+		code = pe.Code
 	}
-	return false
+	return code == http.StatusNotFound || code/100 == http.StatusNotFound
 }
 
 // registryPrevious gives every version registered under a subject, oldest
