@@ -2,8 +2,11 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Status is how far one projection got.
@@ -37,8 +40,8 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 		err := r.pool.QueryRow(ctx, `SELECT position, applied, skipped, failures, last_error, last_error_at,
 			last_event_at, rebuilt_at, updated_at FROM read.projection_status WHERE name = $1`, p.Name()).
 			Scan(&s.Position, &s.Applied, &s.Skipped, &s.Failures, &lastErr, &lastErrAt, &lastEv, &rebuilt, &s.UpdatedAt)
-		if err != nil {
-			return nil, fmt.Errorf("status %s: %w (has the projector run?)", p.Name(), err)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) { // no row: the projector never ran
+			return nil, fmt.Errorf("status %s: %w", p.Name(), err)
 		}
 		if lastErr != nil {
 			s.LastError = *lastErr
