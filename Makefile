@@ -27,3 +27,7 @@ test: up ## stack up, gofmt, go vet, then every test with -race against the real
 
 generate: ## regenerate gen/ (avrogen + gentypes + buf) and sqlc output; deterministic
 	@ci/generate.sh
+
+.PHONY: schema-check
+schema-check: ## lint the Avro contracts and check changed subjects against main's merge-base (ci/schema-check.sh)
+	@ci/schema-check.sh
