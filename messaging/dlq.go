@@ -353,4 +353,3 @@ func DecodeJSON(reg Registry, value []byte) (eventType string, js json.RawMessag
 	}
 	return ws.fullName, b, nil
 }
-
