@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,8 +24,8 @@ const NotifyChannel = "strata_events"
 type Config struct {
 	// Clock stamps recorded_at and bookkeeping rows; default time.Now.
 	Clock func() time.Time
-	// NoNotify turns off the NOTIFY sent by every append. Subscriptions then
-	// wake on appends made through this Store and on their poll interval.
+	// NoNotify turns off the NOTIFY sent after appends. Subscriptions in other
+	// processes then wake on their poll interval only.
 	NoNotify bool
 	// PollInterval bounds a subscription's latency when no wake-up arrives
 	// (e.g. it was held back by a transaction that is not an append). Default 250ms.
@@ -70,6 +71,9 @@ type Store struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed (and replaced) after every local append
+
+	notifying atomic.Bool // a notifier goroutine is running
+	pending   atomic.Bool // an append committed since the notifier's last NOTIFY
 }
 
 // New returns a Store on pool.
@@ -125,7 +129,7 @@ func (s *Store) append(ctx context.Context, stream, streamType string, expected 
 		UserIds:        make([]string, n),
 		Traceparents:   make([]string, n),
 		RecordedAt:     s.cfg.Clock(),
-		Notify:         !s.cfg.NoNotify,
+		Notify:         false, // sent after commit by notifyAfterCommit, see there
 	}
 	for i := range events {
 		e := &events[i]
@@ -222,12 +226,49 @@ func checkAppend(stream, streamType string, expected Expected, events []EventDat
 	return nil
 }
 
-// signal wakes this process's subscriptions after a committed append.
+// signal wakes this process's subscriptions after a committed append, and
+// other processes' through NOTIFY.
 func (s *Store) signal() {
 	s.wakeMu.Lock()
 	close(s.wake)
 	s.wake = make(chan struct{})
 	s.wakeMu.Unlock()
+	if !s.cfg.NoNotify {
+		s.notifyAfterCommit()
+	}
+}
+
+// notifyAfterCommit sends NOTIFY on NotifyChannel outside the appending
+// transaction, coalescing bursts: at most one notifier goroutine runs, and it
+// sends one more NOTIFY if appends committed while it was sending.
+//
+// Why not NOTIFY inside the append: PostgreSQL serialises the commits of all
+// notifying transactions on one lock held through the commit's WAL flush, so
+// concurrent appends lose group commit (measured: 16 writers of one event per
+// call ran about 6x slower). A NOTIFY-only transaction has no transaction id
+// and writes no commit record, so sending it apart is cheap; it reaches
+// listeners one round trip after the append's commit.
+func (s *Store) notifyAfterCommit() {
+	s.pending.Store(true)
+	if !s.notifying.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			for s.pending.Swap(false) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				// A failure only delays remote subscribers to their poll interval.
+				_, _ = s.pool.Exec(ctx, "SELECT pg_notify('"+NotifyChannel+"', '')")
+				cancel()
+			}
+			s.notifying.Store(false)
+			// An append may have set pending after the last Swap but before
+			// the Store above saw no notifier running: pick it up.
+			if !s.pending.Load() || !s.notifying.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 func (s *Store) wakeChan() <-chan struct{} {
