@@ -34,6 +34,15 @@ func (e *UnknownTypeError) Error() string {
 // Unwrap returns [ErrUnknownType].
 func (e *UnknownTypeError) Unwrap() error { return ErrUnknownType }
 
+// Decoding limits. hamba allocates an array's elements from the count in the
+// payload before reading them, so without a limit a 12-byte corrupt message
+// can ask for terabytes and crash the process (found by FuzzDecode). A
+// payload beyond these limits is a decode error, not a crash.
+const (
+	MaxArrayLen = 1 << 20 // elements in one array
+	MaxBytesLen = 8 << 20 // bytes in one string or bytes value
+)
+
 // Type is one Avro message type: its full name, current schema and Go type.
 type Type struct {
 	// Name is the Avro full name, e.g. "shop.order.OrderPlaced". It is the
@@ -69,7 +78,7 @@ type Registry struct {
 // is an error wrapping [ErrInvalidType]; all problems are reported at once.
 func NewRegistry(types ...Type) (*Registry, error) {
 	r := &Registry{
-		api:    avro.Config{}.Freeze(),
+		api:    avro.Config{MaxSliceAllocSize: MaxArrayLen, MaxByteSliceSize: MaxBytesLen}.Freeze(),
 		types:  make([]Type, 0, len(types)),
 		byName: make(map[string]int, len(types)),
 		byFP:   make(map[[32]byte]int, len(types)),
