@@ -32,7 +32,7 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			// Whatever decodes must encode back to the same bytes.
+			// Whatever decodes must be a valid value: it encodes again.
 			_, again, err := reg.Encode(v)
 			if err != nil {
 				t.Fatalf("%s: decoded %x but cannot re-encode: %v", name, payload, err)
