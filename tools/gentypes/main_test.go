@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/stratahq/strata/gen/events"
 )
 
 func writeTree(t *testing.T, files map[string]string) string {
@@ -196,6 +198,30 @@ func TestShopSchemas(t *testing.T) {
 			if s.Doc() == "" {
 				t.Errorf("%s: enum has no doc", f.Path)
 			}
+		}
+	}
+}
+
+// The committed registry matches schemas/avro: a schema edited without
+// `make generate` fails here, not only in CI's diff check.
+func TestCommittedRegistryIsCurrent(t *testing.T) {
+	files, err := loadSchemas("../../schemas/avro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := collect(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := events.Types()
+	if len(types) != len(msgs) {
+		t.Fatalf("gen/events has %d types, schemas/avro %d message types: run make generate", len(types), len(msgs))
+	}
+	for i, m := range msgs {
+		typ := types[i]
+		fp := typ.Schema.Fingerprint()
+		if typ.Name != m.FullName || byteLiteral(fp[:]) != m.Fingerprint || typ.JSON != m.JSON {
+			t.Errorf("gen/events entry %d (%s) differs from %s: run make generate", i, typ.Name, m.FullName)
 		}
 	}
 }
