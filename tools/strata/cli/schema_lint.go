@@ -51,10 +51,10 @@ func runSchemaLint(_ context.Context, stdio IO, args []string) int {
 			fmt.Fprintln(stdio.Out, f)
 		}
 	}
+	if *format == "text" {
+		fmt.Fprintf(stdio.Err, "schema lint: %d finding(s)\n", len(findings))
+	}
 	if len(findings) > 0 {
-		if *format == "text" {
-			fmt.Fprintf(stdio.Err, "%d finding(s)\n", len(findings))
-		}
 		return ExitFail
 	}
 	return ExitOK
