@@ -31,3 +31,9 @@ generate: ## regenerate gen/ (avrogen + gentypes + buf) and sqlc output; determi
 .PHONY: schema-check
 schema-check: ## lint the Avro contracts and check changed subjects against main's merge-base (ci/schema-check.sh)
 	@ci/schema-check.sh
+
+run: up ## build and start the shop's services in the background (idempotent; `make env` shows addresses)
+	@ci/run.sh up
+
+demo: ## stack up, services up, a few hundred orders through the shop, then a summary (under 2 minutes warm)
+	@ci/demo.sh

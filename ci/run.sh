@@ -35,6 +35,7 @@ BUILDS=(
 	"strata|./tools/strata"
 	"order|./services/order"
 	"projector|./services/projector"
+	"demo|./tools/demo"
 )
 
 # name|binary|arguments (word-split). Start order matters: the relay first.

@@ -77,7 +77,7 @@ func (r *Runner) Reached(ctx context.Context, name string, t Token) (bool, error
 // longer than ctx). It returns ErrNotReached when time runs out.
 func (r *Runner) WaitFor(ctx context.Context, name string, t Token, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	delay := 2 * time.Millisecond
+	delay := time.Millisecond
 	for {
 		ok, err := r.Reached(ctx, name, t)
 		if err != nil {
@@ -97,6 +97,6 @@ func (r *Runner) WaitFor(ctx context.Context, name string, t Token, timeout time
 			return fmt.Errorf("projection %s: wait: %w", name, ctx.Err())
 		case <-tm.C:
 		}
-		delay = min(delay*2, 50*time.Millisecond)
+		delay = min(delay*2, 10*time.Millisecond)
 	}
 }
