@@ -161,10 +161,10 @@ func TestFulfilmentOrchestratorRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.stopOrchestrator() // killed: its in-flight command is lost with it
+	s.stopOrchestrator() // killed while waiting for a reply that never comes
 	s.setDrop("shop.inventory.ReserveStock", false)
-	// A new orchestrator: the lost command's deadline fires and compensates;
-	// run a second saga to show normal service resumes.
+	// A new orchestrator: the persisted deadline fires and compensates; a
+	// second saga shows that normal service resumes.
 	s.startOrchestrator()
 	id2 := s.place(ctx, "cmd-restart-2", "frank", items("p-1")...)
 	got := s.waitTerminal(ctx, 30*time.Second, id, id2)

@@ -60,6 +60,9 @@ type shop struct {
 	seen   sync.Map // command id -> true
 
 	orch *orchestrator
+	// queues are the participants' inboxes, one per worker (like Kafka
+	// partitions); the participants outlive any orchestrator.
+	queues []chan saga.Message
 }
 
 // orchestrator is one running saga orchestrator (engine + reply subscription).
@@ -113,9 +116,34 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 	}
 	s.invFaults = invadapters.NewFaults(invadapters.Config{InitialStock: 1000000})
 	s.invHandlers = invcmd.New(s.stocks, s.reservations, s.invFaults, time.Now, invcmd.Config{InitialStock: 1000000})
+	s.startParticipants(t)
 	s.startOrchestrator()
 	t.Cleanup(s.stopOrchestrator)
 	return s
+}
+
+// startParticipants runs the participants' workers until the test ends.
+func (s *shop) startParticipants(t *testing.T) {
+	const workers = 4
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	s.queues = make([]chan saga.Message, workers)
+	for i := range s.queues {
+		s.queues[i] = make(chan saga.Message, 100000)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m := <-s.queues[i]:
+					s.deliver(ctx, m)
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 func (s *shop) setDrop(commandType string, v bool) {
@@ -145,28 +173,11 @@ func (s *shop) startOrchestrator() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &orchestrator{eng: eng, cancel: cancel}
-	const workers = 4
-	queues := make([]chan saga.Message, workers)
-	for i := range queues {
-		queues[i] = make(chan saga.Message, 100000)
-		o.done.Add(1)
-		go func() {
-			defer o.done.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m := <-queues[i]:
-					s.deliver(ctx, m)
-				}
-			}
-		}()
-	}
 	transport := saga.TransportFunc(func(_ context.Context, msgs []saga.Message) error {
 		for _, m := range msgs {
 			h := fnv.New32a()
 			h.Write([]byte(m.Key))
-			queues[h.Sum32()%workers] <- m
+			s.queues[h.Sum32()%uint32(len(s.queues))] <- m
 		}
 		return nil
 	})
