@@ -32,6 +32,9 @@ type Config struct {
 	PollInterval time.Duration
 	// BatchSize is how many events a subscription reads per query. Default 500.
 	BatchSize int
+	// OnAppend, when set, is told about every Append (latency, batch size,
+	// outcome); observe.NewStoreMetrics provides one.
+	OnAppend AppendObserver
 }
 
 // Validate reports every problem with c at once.
@@ -101,7 +104,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // ids to the same stream returns the original result with Replayed set.
 // A conflict returns a *VersionConflictError (errors.Is ErrVersionConflict).
 func (s *Store) Append(ctx context.Context, stream, streamType string, expected Expected, events ...EventData) (AppendResult, error) {
+	start := time.Now()
 	res, err := s.append(ctx, stream, streamType, expected, events)
+	if s.cfg.OnAppend != nil {
+		s.cfg.OnAppend(AppendObservation{StreamType: streamType, Events: len(events), Duration: time.Since(start), Replayed: res.Replayed, Err: err})
+	}
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
