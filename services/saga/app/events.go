@@ -27,18 +27,19 @@ type Orchestrator struct {
 // New returns the orchestrator over engine.
 func New(engine Engine) *Orchestrator { return &Orchestrator{engine: engine} }
 
-// HandleEvent applies one decoded event (a generated Avro type) inside tx.
-// causationID is the id of the command that caused the event ("" if none).
+// HandleEvent applies one decoded event (a generated Avro type) of a stream
+// of streamType inside tx. causationID is the id of the command that caused
+// the event ("" if none).
 // Events that start or answer nothing are ignored. A saga version conflict is
 // returned (saga.IsRetryable) for the caller to retry.
-func (o *Orchestrator) HandleEvent(ctx context.Context, tx pgx.Tx, ev any, causationID string) error {
+func (o *Orchestrator) HandleEvent(ctx context.Context, tx pgx.Tx, streamType string, ev any, causationID string) error {
 	if placed, ok := ev.(*orderev.OrderPlaced); ok {
 		if _, err := o.engine.StartTx(ctx, tx, fulfilment.SagaType, placed.OrderID, fulfilment.FromOrderPlaced(placed)); err != nil {
 			return fmt.Errorf("start fulfilment of %s: %w", placed.OrderID, err)
 		}
 		return nil
 	}
-	r, ok, err := fulfilment.ReplyOf(ev, causationID)
+	r, ok, err := fulfilment.ReplyOf(streamType, ev, causationID)
 	if err != nil || !ok {
 		return err
 	}

@@ -39,6 +39,7 @@ import (
 // global log, like the relay + consumer).
 type shop struct {
 	t            *testing.T
+	url          string
 	pool         *pgxpool.Pool
 	store        *eventstore.Store
 	types        *serde.Registry
@@ -100,7 +101,7 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &shop{t: t, pool: pool, store: store, types: types, timeouts: timeouts, drop: map[string]bool{}}
+	s := &shop{t: t, url: url, pool: pool, store: store, types: types, timeouts: timeouts, drop: map[string]bool{}}
 	s.orderStream = orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
 	s.orders = ordercmd.New(s.orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
 	if s.payments, err = payadapters.NewPayments(store, types); err != nil {
@@ -226,7 +227,7 @@ func (s *shop) reply(ctx context.Context, orch *app.Orchestrator, rec *eventstor
 		if err != nil {
 			return err
 		}
-		err = orch.HandleEvent(ctx, tx, v, rec.CausationID)
+		err = orch.HandleEvent(ctx, tx, rec.StreamType, v, rec.CausationID)
 		if err == nil {
 			err = tx.Commit(ctx)
 		}

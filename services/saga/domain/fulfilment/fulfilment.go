@@ -135,11 +135,26 @@ func confirmOrder(d Data, _ saga.Call) saga.Command {
 		Value: &orderev.ConfirmOrder{OrderID: d.OrderID, PaymentID: PaymentID(d.OrderID), ReservationID: ReservationID(d.OrderID)}}
 }
 
-// ReplyOf translates a participant's event into the saga reply it is, with
-// causationID (the command id the event was caused by, "" when unknown). ok
-// is false for events that answer nothing (e.g. StockReceived).
-func ReplyOf(ev any, causationID string) (saga.Reply, bool, error) {
+// Stream types whose events answer the saga. Inventory writes the same
+// event types to product stock streams (type "stock", one product each):
+// those are not answers.
+const (
+	StreamTypeOrder     = "order"
+	StreamTypePayment   = "payment"
+	StreamTypeInventory = "inventory"
+)
+
+// ReplyOf translates a participant's event, read from a stream of
+// streamType, into the saga reply it is, with causationID (the command id
+// the event was caused by, "" when unknown). ok is false for events that
+// answer nothing (e.g. StockReceived, or any event of a product stock stream).
+func ReplyOf(streamType string, ev any, causationID string) (saga.Reply, bool, error) {
 	r := saga.Reply{CommandID: causationID, Kind: saga.KindAction}
+	switch streamType {
+	case StreamTypeOrder, StreamTypePayment, StreamTypeInventory:
+	default:
+		return r, false, nil
+	}
 	switch e := ev.(type) {
 	case *paymentev.PaymentAuthorized:
 		r.SagaID, r.Step, r.Success = e.OrderID, StepProcessPayment, true
