@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"migrate":    {migrateSummary, runMigrate},
 		"relay":      {relaySummary, runRelay},
 		"dlq":        {dlqSummary, runDLQ},
+		"saga":       {sagaSummary, runSaga},
 	}
 }
 
