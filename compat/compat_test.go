@@ -200,3 +200,19 @@ func FuzzReaderWriter(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTurnsHambaPanicsIntoErrors(t *testing.T) {
+	// hamba/avro v2.31.0 panics on this schema (a record default reaching a
+	// record whose fields are still being parsed).
+	_, err := compat.Parse(`{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"record","name":"S","fields":[{"name":"r","type":["R","null"]}]},"default":{"r":{}}}]}`)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	s, err := compat.Parse(v1)
+	if err != nil || s.(avro.NamedSchema).FullName() != "shop.order.OrderPlaced" {
+		t.Fatalf("Parse(v1) = %v, %v", s, err)
+	}
+	if _, err := compat.Parse(`{"type":"record","name":"X","fields":[{"name":"a","type":"Nope"}]}`); err == nil {
+		t.Fatal("unknown type: want an error")
+	}
+}

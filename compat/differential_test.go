@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hamba/avro/v2"
-
 	"github.com/stratahq/strata/compat"
 )
 
@@ -64,8 +62,8 @@ func TestDifferentialAgainstAvroJava(t *testing.T) {
 	var compared, agreeVerdict, agreeExact, javaRejects, hambaOnlyRejects, incompatible int
 	for i, j := range jobs {
 		java := javaLines[i]
-		r, rerr := avro.ParseWithCache(j.reader, "", &avro.SchemaCache{})
-		w, werr := avro.ParseWithCache(j.writer, "", &avro.SchemaCache{})
+		r, rerr := compat.Parse(j.reader)
+		w, werr := compat.Parse(j.writer)
 		if strings.HasPrefix(java, "parse-error") {
 			javaRejects++
 			continue

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/stratahq/strata/compat"
 )
 
 // File is one .avsc file: one named type, possibly referencing named types
@@ -119,7 +121,7 @@ func Load(fsys fs.FS, root string) (*Set, error) {
 		if f.Err != nil {
 			continue
 		}
-		s, err := avro.ParseWithCache(f.Text, "", &avro.SchemaCache{})
+		s, err := compat.Parse(f.Text)
 		if err != nil {
 			f.Err = err
 			continue

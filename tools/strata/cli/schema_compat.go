@@ -103,7 +103,7 @@ func readSchemaFile(path string) (avro.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	s, parseErr := avro.ParseWithCache(string(data), "", &avro.SchemaCache{})
+	s, parseErr := compat.Parse(string(data))
 	if parseErr == nil {
 		return s, nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/hamba/avro/v2"
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/compat"
@@ -75,7 +74,7 @@ func registryVersions(c registryClient, subject string, level compat.Level) ([]v
 		if err != nil {
 			return nil, fmt.Errorf("registry: %s version %d: %w", subject, n, err)
 		}
-		parsed, err := avro.ParseWithCache(s.Schema(), "", &avro.SchemaCache{})
+		parsed, err := compat.Parse(s.Schema())
 		if err != nil {
 			return nil, fmt.Errorf("registry: %s version %d does not parse: %w", subject, n, err)
 		}
