@@ -145,9 +145,20 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := eventstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("order: event store migrations: %w", err)
 	}
-	store, err := eventstore.New(pool, eventstore.Config{})
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	storeMetrics, err := observe.NewStoreMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("order: metrics: %w", err)
+	}
+	store, err := eventstore.New(pool, eventstore.Config{OnAppend: storeMetrics.Observe})
 	if err != nil {
 		return err
+	}
+	if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
+		return fmt.Errorf("order: metrics: %w", err)
 	}
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
@@ -160,10 +171,6 @@ func Run(ctx context.Context, cfg Config) error {
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
 	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
 
-	reg := cfg.Registry
-	if reg == nil {
-		reg = observe.NewRegistry()
-	}
 	opts := observe.GRPCServerOptions(reg)
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

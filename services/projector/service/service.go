@@ -151,6 +151,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := mm.Register(reg); err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)
 	}
+	pm, err := observe.NewProjectionMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("projector: metrics: %w", err)
+	}
+	pm.Instrument(runner)
+	if err := reg.Register(observe.NewProjectionStatusCollector(runner)); err != nil {
+		return fmt.Errorf("projector: metrics: %w", err)
+	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
