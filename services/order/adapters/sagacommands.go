@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	orderev "github.com/stratahq/strata/gen/avro/order"
+	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/domain/order"
 )
@@ -39,4 +43,21 @@ func HandleSagaCommand(ctx context.Context, h SagaCommands, meta command.Meta, c
 		return nil
 	}
 	return err
+}
+
+// SagaCommandsTopic carries the fulfilment saga's commands to the order
+// service (before any prefix).
+const SagaCommandsTopic = "commands.order"
+
+// SagaCommandRouter routes ConfirmOrder and CancelOrder from the saga to h.
+// The command id is the message's event id; the saga id its correlation id.
+func SagaCommandRouter(types *serde.Registry, h SagaCommands) *messaging.Router {
+	r := messaging.NewRouter(types)
+	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *orderev.ConfirmOrder) error {
+		return HandleSagaCommand(ctx, h, command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID}, c)
+	})
+	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *orderev.CancelOrder) error {
+		return HandleSagaCommand(ctx, h, command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID}, c)
+	})
+	return r
 }

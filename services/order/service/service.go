@@ -23,6 +23,7 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
+	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
@@ -47,9 +48,16 @@ type Config struct {
 	// BlockedCustomers are refused by the credit check (ORDER_BLOCKED_CUSTOMERS).
 	BlockedCustomers []string
 	Commands         command.Config
-	Tracing          observe.TracingConfig
-	EnvFile          string
-	Logger           *slog.Logger
+	// Kafka, when it names bootstrap servers, makes the service consume the
+	// saga's commands from CommandTopics (default commands.order) in consumer
+	// group CommandGroup (default order-commands); SchemaRegistryURL is then required.
+	Kafka             messaging.KafkaConfig
+	SchemaRegistryURL string
+	CommandTopics     []string
+	CommandGroup      string
+	Tracing           observe.TracingConfig
+	EnvFile           string
+	Logger            *slog.Logger
 	// Registry, when set, receives the metrics and no /metrics server is started.
 	Registry *prometheus.Registry
 	// Ready, when set, is called once the gRPC server listens.
@@ -68,7 +76,8 @@ func split(s string) []string {
 	return out
 }
 
-// FromEnv reads DATABASE_URL, ORDER_GRPC_ADDR, ORDER_METRICS_ADDR, ORDER_TLS_CERT,
+// FromEnv reads DATABASE_URL, KAFKA_BROKERS (and KAFKA_CONFIG_*), SCHEMA_REGISTRY_URL,
+// ORDER_COMMAND_TOPICS, ORDER_COMMAND_GROUP, ORDER_GRPC_ADDR, ORDER_METRICS_ADDR, ORDER_TLS_CERT,
 // ORDER_TLS_KEY, ORDER_OUT_OF_STOCK, ORDER_CREDIT_LIMIT, ORDER_BLOCKED_CUSTOMERS,
 // OTEL_TRACES_EXPORTER (none, stdout, otlp).
 func FromEnv() (Config, error) {
@@ -82,17 +91,25 @@ func FromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("ORDER_CREDIT_LIMIT: %w", err)
 	}
+	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	if err != nil {
+		return Config{}, err
+	}
 	return Config{
-		DatabaseURL:      get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
-		GRPCAddr:         get("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
-		MetricsAddr:      get("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
-		TLSCert:          os.Getenv("ORDER_TLS_CERT"),
-		TLSKey:           os.Getenv("ORDER_TLS_KEY"),
-		OutOfStock:       split(os.Getenv("ORDER_OUT_OF_STOCK")),
-		CreditLimit:      limit,
-		BlockedCustomers: split(os.Getenv("ORDER_BLOCKED_CUSTOMERS")),
-		Commands:         command.DefaultConfig,
-		Tracing:          observe.TracingConfig{Service: "order", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
+		DatabaseURL:       get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		GRPCAddr:          get("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
+		MetricsAddr:       get("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
+		TLSCert:           os.Getenv("ORDER_TLS_CERT"),
+		TLSKey:            os.Getenv("ORDER_TLS_KEY"),
+		OutOfStock:        split(os.Getenv("ORDER_OUT_OF_STOCK")),
+		CreditLimit:       limit,
+		BlockedCustomers:  split(os.Getenv("ORDER_BLOCKED_CUSTOMERS")),
+		Commands:          command.DefaultConfig,
+		Kafka:             kc,
+		SchemaRegistryURL: os.Getenv("SCHEMA_REGISTRY_URL"),
+		CommandTopics:     split(get("ORDER_COMMAND_TOPICS", ports.CommandTopic)),
+		CommandGroup:      get("ORDER_COMMAND_GROUP", "order-commands"),
+		Tracing:           observe.TracingConfig{Service: "order", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
 	}, nil
 }
 
@@ -110,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.CreditLimit < 0 {
 		errs = append(errs, errors.New("order: ORDER_CREDIT_LIMIT is negative"))
+	}
+	if c.Kafka["bootstrap.servers"] != "" && c.SchemaRegistryURL == "" {
+		errs = append(errs, errors.New("order: consuming commands from Kafka needs SCHEMA_REGISTRY_URL"))
 	}
 	if c.Commands.MaxConflictRetries < 0 {
 		errs = append(errs, errors.New("order: negative conflict retries"))
@@ -205,7 +225,37 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("order: env file: %w", err)
 		}
 	}
-	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if cfg.Kafka["bootstrap.servers"] != "" {
+		topics := cfg.CommandTopics
+		if len(topics) == 0 {
+			topics = []string{ports.CommandTopic}
+		}
+		group := cfg.CommandGroup
+		if group == "" {
+			group = "order-commands"
+		}
+		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
+			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
+			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,
+			Router: ports.CommandRouter(types, handlers, log), Logger: log,
+		})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("order: command consumer: %w", err)
+		}
+		go func() {
+			err := consumer.Run(ctx)
+			if ctx.Err() != nil {
+				err = nil
+			} else {
+				err = fmt.Errorf("order: command consumer stopped: %w", err)
+			}
+			errc <- err
+		}()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(orderv1.OrderService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)

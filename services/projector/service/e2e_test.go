@@ -31,11 +31,14 @@ import (
 // stack is the whole slice running in-process: order service, relay and
 // projector, on a throwaway database and topics of their own.
 type stack struct {
-	db     *pgxpool.Pool
-	store  *eventstore.Store
-	orders orderv1.OrderServiceClient
-	query  queryv1.OrderQueryServiceClient
-	runner *projection.Runner
+	prefix   string
+	brokers  string
+	registry string
+	db       *pgxpool.Pool
+	store    *eventstore.Store
+	orders   orderv1.OrderServiceClient
+	query    queryv1.OrderQueryServiceClient
+	runner   *projection.Runner
 }
 
 func run(t *testing.T, ctx context.Context, name string, f func(context.Context) error) {
@@ -81,6 +84,8 @@ func startStack(t *testing.T) *stack {
 		return orderservice.Run(ctx, orderservice.Config{
 			DatabaseURL: dbURL, GRPCAddr: "127.0.0.1:0", Registry: observe.NewRegistry(),
 			Commands: orderservice.DefaultCommands(), Ready: func(a, _ string) { orderReady <- a },
+			Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers}, SchemaRegistryURL: regURL,
+			CommandTopics: []string{prefix + "commands.order"}, CommandGroup: prefix + "order-commands",
 		})
 	})
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
@@ -100,7 +105,7 @@ func startStack(t *testing.T) *stack {
 			Registry: observe.NewRegistry(), Ready: func(a, _ string) { queryReady <- a },
 		})
 	})
-	s := &stack{db: pool, store: store, runner: projection.NewRunner(pool, service.Projections()...)}
+	s := &stack{prefix: prefix, brokers: brokers, registry: regURL, db: pool, store: store, runner: projection.NewRunner(pool, service.Projections()...)}
 	for _, ch := range []chan string{orderReady, queryReady} {
 		select {
 		case addr := <-ch:

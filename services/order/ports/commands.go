@@ -1,0 +1,62 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+
+	events "github.com/stratahq/strata/gen/avro/order"
+	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/app/command"
+	"github.com/stratahq/strata/services/order/domain/order"
+)
+
+// CommandTopic carries commands to the order service from the fulfilment
+// saga (shop.order.ConfirmOrder, shop.order.CancelOrder), before any prefix.
+const CommandTopic = "commands.order"
+
+// CommandRouter routes the saga's order commands to h. The command id is the
+// message's event id (so a redelivered command is recognised and appends
+// nothing), the correlation id and traceparent come from its headers. The
+// order service answers with the resulting event on events.order
+// (OrderConfirmed, OrderCancelled).
+//
+// A command the order's state forbids is not an error here: confirming an
+// order the customer cancelled meanwhile, or cancelling one already cancelled,
+// is logged and acknowledged, and the saga learns the outcome from the
+// order's own events. Invalid commands go to the dead-letter topic at once;
+// anything else (store unavailable, conflicts after retries) is retried by
+// the consumer runtime.
+func CommandRouter(types *serde.Registry, h *command.Handlers, log *slog.Logger) *messaging.Router {
+	r := messaging.NewRouter(types)
+	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *events.ConfirmOrder) error {
+		_, err := h.ConfirmOrder(ctx, commandMeta(env), c.OrderID, c.PaymentID, c.ReservationID)
+		return commandOutcome(ctx, log, env, c.OrderID, err)
+	})
+	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *events.CancelOrder) error {
+		_, err := h.CancelOrder(ctx, commandMeta(env), c.OrderID, c.Reason)
+		return commandOutcome(ctx, log, env, c.OrderID, err)
+	})
+	return r
+}
+
+func commandMeta(env messaging.Envelope) command.Meta {
+	return command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID, UserID: env.UserID, TraceParent: env.TraceParent}
+}
+
+func commandOutcome(ctx context.Context, log *slog.Logger, env messaging.Envelope, orderID string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, order.ErrForbidden):
+		log.WarnContext(ctx, "order command not applicable in the order's state; acknowledged", "order_id", orderID,
+			"command", env.EventType, "command_id", env.EventID, "err", err)
+		return nil
+	case errors.Is(err, order.ErrInvalid), errors.Is(err, order.ErrNotFound):
+		return messaging.Permanent(err)
+	}
+	return err
+}
