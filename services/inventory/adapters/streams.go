@@ -108,8 +108,12 @@ func (r *Reservations) Execute(ctx context.Context, reservationID string, meta c
 }
 
 func options(meta command.Meta, stream string) []eventstore.ExecOption {
+	key := meta.CommandID
+	if key != "" {
+		key += "/" + meta.Part
+	}
 	return []eventstore.ExecOption{
-		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(meta.CommandID+"/"+meta.Part, stream, i) }),
+		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(key, stream, i) }),
 		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID}),
 		eventstore.WithConflictRetries(20),
 	}

@@ -1,0 +1,219 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratahq/strata/gen/events"
+	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/saga"
+	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/saga/adapters"
+	"github.com/stratahq/strata/services/saga/app"
+	"github.com/stratahq/strata/services/saga/domain/fulfilment"
+	"github.com/stratahq/strata/services/saga/ports"
+)
+
+// Config configures the orchestrator; FromEnv fills it.
+type Config struct {
+	DatabaseURL       string
+	Kafka             messaging.KafkaConfig // KAFKA_BROKERS, KAFKA_CONFIG_*
+	SchemaRegistryURL string
+	TopicPrefix       string // STRATA_TOPIC_PREFIX: prepended to every topic (tests)
+	Group             string // SAGA_GROUP, default "saga-orchestrator"
+	MetricsAddr       string // SAGA_METRICS_ADDR, default 127.0.0.1:9466; "off" disables
+	// Timeouts per step (SAGA_PAYMENT_TIMEOUT, SAGA_INVENTORY_TIMEOUT,
+	// SAGA_ORDER_TIMEOUT, SAGA_COMPENSATION_TIMEOUT; default 30s each).
+	Timeouts fulfilment.Timeouts
+	// MaxCompensationAttempts before a saga parks (SAGA_MAX_COMPENSATION_ATTEMPTS, default 3).
+	MaxCompensationAttempts int
+	// RetryDelay between compensation attempts (SAGA_RETRY_DELAY, default 1s).
+	RetryDelay time.Duration
+	// PollInterval of the outbox relay and deadline scanner (SAGA_POLL_INTERVAL, default 100ms).
+	PollInterval time.Duration
+	EnvFile      string
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry // when set, metrics go here and no server is started
+	// Ready, when set, is called with the engine once it runs (tests).
+	Ready func(*saga.Engine)
+}
+
+// FromEnv reads the configuration from the environment (see Config).
+func FromEnv() (Config, error) {
+	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	if err != nil {
+		return Config{}, err
+	}
+	if kc["bootstrap.servers"] == "" {
+		kc["bootstrap.servers"] = "127.0.0.1:9092"
+	}
+	var errs []error
+	dur := func(k string, def time.Duration) time.Duration {
+		v := os.Getenv(k)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30s", k, v))
+			return def
+		}
+		return d
+	}
+	attempts := 3
+	if v := os.Getenv("SAGA_MAX_COMPENSATION_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("SAGA_MAX_COMPENSATION_ATTEMPTS=%q: want a whole number >= 1", v))
+		} else {
+			attempts = n
+		}
+	}
+	cfg := Config{
+		DatabaseURL:       getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		Kafka:             kc,
+		SchemaRegistryURL: getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		TopicPrefix:       os.Getenv("STRATA_TOPIC_PREFIX"),
+		Group:             getenv("SAGA_GROUP", "saga-orchestrator"),
+		MetricsAddr:       getenv("SAGA_METRICS_ADDR", "127.0.0.1:9466"),
+		Timeouts: fulfilment.Timeouts{
+			Payment:      dur("SAGA_PAYMENT_TIMEOUT", 30*time.Second),
+			Inventory:    dur("SAGA_INVENTORY_TIMEOUT", 30*time.Second),
+			Order:        dur("SAGA_ORDER_TIMEOUT", 30*time.Second),
+			Compensation: dur("SAGA_COMPENSATION_TIMEOUT", 30*time.Second),
+		},
+		MaxCompensationAttempts: attempts,
+		RetryDelay:              dur("SAGA_RETRY_DELAY", time.Second),
+		PollInterval:            dur("SAGA_POLL_INTERVAL", 100*time.Millisecond),
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("saga: DATABASE_URL is empty"))
+	}
+	if c.Kafka["bootstrap.servers"] == "" {
+		errs = append(errs, errors.New("saga: KAFKA_BROKERS is empty"))
+	}
+	if c.SchemaRegistryURL == "" {
+		errs = append(errs, errors.New("saga: SCHEMA_REGISTRY_URL is empty"))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("saga: SAGA_GROUP is empty"))
+	}
+	if c.MaxCompensationAttempts < 0 {
+		errs = append(errs, errors.New("saga: negative SAGA_MAX_COMPENSATION_ATTEMPTS"))
+	}
+	return errors.Join(errs...)
+}
+
+// Run runs the orchestrator until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("saga: database: %w", err)
+	}
+	defer pool.Close()
+	if err := saga.Migrate(ctx, pool); err != nil {
+		return fmt.Errorf("saga: migrations: %w", err)
+	}
+	types, err := serde.NewRegistry(events.Types()...)
+	if err != nil {
+		return err
+	}
+	regClient := messaging.NewRegistryClient(cfg.SchemaRegistryURL)
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	engine, err := saga.New(pool, saga.Config{
+		Encoder:                 adapters.NewRegistryEncoder(types, regClient),
+		MaxCompensationAttempts: cfg.MaxCompensationAttempts,
+		CompensationRetryDelay:  cfg.RetryDelay,
+		Registerer:              reg,
+		Logger:                  log,
+	}, fulfilment.Definition(cfg.Timeouts))
+	if err != nil {
+		return err
+	}
+	if err := reg.Register(saga.NewStatesCollector(pool)); err != nil {
+		return fmt.Errorf("saga: metrics: %w", err)
+	}
+	transport, err := adapters.NewKafkaTransport(cfg.Kafka, cfg.TopicPrefix, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer transport.Close()
+	metrics := messaging.NewMetrics()
+	reg.MustRegister(metrics.Collectors()...)
+	topics := make([]string, len(ports.Topics))
+	for i, t := range ports.Topics {
+		topics[i] = cfg.TopicPrefix + t
+	}
+	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
+		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
+		Kafka: cfg.Kafka, DB: pool, Registry: regClient,
+		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
+		Metrics: metrics, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("saga: consumer: %w", err)
+	}
+	metricsAddr := ""
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
+		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
+		if err != nil {
+			return err
+		}
+		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		metricsAddr = ms.Addr().String()
+	}
+	if cfg.EnvFile != "" {
+		if err := os.WriteFile(cfg.EnvFile, fmt.Appendf(nil, "export SAGA_METRICS_ADDR=%s\n", metricsAddr), 0o644); err != nil {
+			return fmt.Errorf("saga: env file: %w", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = engine.Run(ctx, transport, saga.RunOptions{PollInterval: cfg.PollInterval})
+	}()
+	log.InfoContext(ctx, "saga orchestrator running", "topics", topics, "metrics", metricsAddr, "timeouts", fmt.Sprintf("%+v", cfg.Timeouts))
+	if cfg.Ready != nil {
+		cfg.Ready(engine)
+	}
+	err = consumer.Run(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
