@@ -17,7 +17,7 @@
 //
 // Append checks the expected version (Any, NoStream, StreamExists or Exact)
 // against the streams table and inserts the whole batch set-based, in one
-// round trip (the eventstore_append function). A conflict is a
+// round trip (one SQL statement, queries/events.sql AppendEvents). A conflict is a
 // *VersionConflictError that unwraps to ErrVersionConflict. Re-appending the
 // same event ids to the same stream is a no-op that returns the original
 // positions, so a retried command is safe.

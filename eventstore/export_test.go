@@ -15,7 +15,7 @@ func (s *Store) AppendInTx(ctx context.Context, tx pgx.Tx, stream, streamType st
 	if err := s.ensureSchemas(ctx, events); err != nil {
 		return err
 	}
-	p := db.AppendEventsParams{StreamID: stream, StreamType: streamType, Expected: int64(Any), RecordedAt: s.cfg.Clock(), Notify: true}
+	p := db.AppendEventsParams{StreamID: stream, StreamType: streamType, Expected: int64(Any), RecordedAt: s.cfg.Clock()}
 	for _, e := range events {
 		p.EventIds = append(p.EventIds, e.ID)
 		p.EventTypes = append(p.EventTypes, e.Type)
@@ -26,6 +26,9 @@ func (s *Store) AppendInTx(ctx context.Context, tx pgx.Tx, stream, streamType st
 		p.UserIds = append(p.UserIds, e.UserID)
 		p.Traceparents = append(p.Traceparents, e.TraceParent)
 	}
-	_, err := s.q.WithTx(tx).AppendEvents(ctx, p)
+	if _, err := s.q.WithTx(tx).AppendEvents(ctx, p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_notify('"+NotifyChannel+"', '')")
 	return err
 }

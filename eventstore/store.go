@@ -136,7 +136,6 @@ func (s *Store) append(ctx context.Context, stream, streamType string, expected 
 		UserIds:        make([]string, n),
 		Traceparents:   make([]string, n),
 		RecordedAt:     s.cfg.Clock(),
-		Notify:         false, // sent after commit by notifyAfterCommit, see there
 	}
 	for i := range events {
 		e := &events[i]
@@ -149,43 +148,93 @@ func (s *Store) append(ctx context.Context, stream, streamType string, expected 
 		p.UserIds[i] = e.UserID
 		p.Traceparents[i] = e.TraceParent
 	}
-	rows, err := s.q.AppendEvents(ctx, p)
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id_key" {
-			return AppendResult{}, fmt.Errorf("%w: %s", ErrDuplicateEvent, pgErr.Detail)
+	// A refused append is looked at once more: it may be a retry of a stored
+	// append, or a stream created concurrently (then the statement is run again).
+	for attempt := 1; ; attempt++ {
+		rows, err := s.q.AppendEvents(ctx, p)
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id_key" {
+				if res, ok, lerr := s.replayed(ctx, stream, p.EventIds); lerr != nil || ok {
+					return res, lerr
+				}
+				return AppendResult{}, fmt.Errorf("%w: %s", ErrDuplicateEvent, pgErr.Detail)
+			}
+			return AppendResult{}, err
 		}
-		return AppendResult{}, err
+		if len(rows) == n {
+			res := AppendResult{StreamID: stream, TxID: rows[0].TxID, Events: make([]Appended, n)}
+			for i, r := range rows {
+				res.Events[i] = Appended{Position: r.Position, Version: r.Version}
+			}
+			sortAppended(res.Events) // RETURNING follows the insert's ORDER BY; keep it explicit
+			s.signal()
+			return res, nil
+		}
+		if len(rows) != 0 {
+			return AppendResult{}, fmt.Errorf("append returned %d rows for %d events", len(rows), n)
+		}
+		res, retry, err := s.refused(ctx, stream, streamType, expected, p.EventIds)
+		if !retry || attempt == 3 {
+			if retry {
+				err = fmt.Errorf("append refused %d times although the stream now accepts it: %w", attempt, ErrVersionConflict)
+			}
+			return res, err
+		}
+	}
+}
+
+// replayed reports whether ids are exactly the events of an append already
+// stored in stream, and if so returns that append's result.
+func (s *Store) replayed(ctx context.Context, stream string, ids []uuid.UUID) (AppendResult, bool, error) {
+	rows, err := s.q.EventsByID(ctx, ids)
+	if err != nil {
+		return AppendResult{}, false, err
 	}
 	if len(rows) == 0 {
-		return AppendResult{}, errors.New("eventstore_append returned no rows")
+		return AppendResult{}, false, nil
 	}
-	switch st := rows[0].Status; st {
-	case 0, 1:
-		if len(rows) != n {
-			return AppendResult{}, fmt.Errorf("eventstore_append returned %d rows for %d events", len(rows), n)
+	for _, r := range rows {
+		if r.StreamID != stream {
+			return AppendResult{}, false, fmt.Errorf("%w: event %d of the batch is stored in stream %s", ErrDuplicateEvent, r.Position, r.StreamID)
 		}
-		res := AppendResult{StreamID: stream, TxID: rows[0].TxID, Events: make([]Appended, n), Replayed: st == 1}
-		for i, r := range rows {
-			res.Events[i] = Appended{Position: r.Position, Version: r.Version}
-		}
-		// RETURNING order follows the ORDER BY of the insert; keep it explicit.
-		sortAppended(res.Events)
-		if st == 0 {
-			s.signal()
-		}
-		return res, nil
-	case 2:
-		return AppendResult{}, &VersionConflictError{Stream: stream, Expected: expected, Actual: rows[0].Version}
-	case 3:
-		return AppendResult{}, &StreamDeletedError{Stream: stream}
-	case 4:
-		return AppendResult{}, fmt.Errorf("%w: some of the %d event ids are stored, not all in stream %s", ErrDuplicateEvent, n, stream)
-	case 5:
-		return AppendResult{}, fmt.Errorf("%w: stream %s is not of type %s", ErrStreamTypeMismatch, stream, streamType)
-	default:
-		return AppendResult{}, fmt.Errorf("eventstore_append: unknown status %d", st)
 	}
+	if len(rows) != len(ids) {
+		return AppendResult{}, false, fmt.Errorf("%w: %d of the %d event ids are stored already", ErrDuplicateEvent, len(rows), len(ids))
+	}
+	res := AppendResult{StreamID: stream, TxID: rows[0].TxID, Events: make([]Appended, len(rows)), Replayed: true}
+	for i, r := range rows {
+		res.Events[i] = Appended{Position: r.Position, Version: r.Version}
+	}
+	return res, true, nil
+}
+
+// refused explains an append the statement refused: a retry of a stored
+// append (its result), a tombstone, a stream type mismatch or a version
+// conflict (errors), or a refusal that no longer holds (retry).
+func (s *Store) refused(ctx context.Context, stream, streamType string, expected Expected, ids []uuid.UUID) (AppendResult, bool, error) {
+	if res, ok, err := s.replayed(ctx, stream, ids); err != nil || ok {
+		return res, false, err
+	}
+	row, err := s.q.GetStream(ctx, stream)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if expected == Any || expected == NoStream || expected == 0 {
+			return AppendResult{}, true, nil
+		}
+		return AppendResult{}, false, &VersionConflictError{Stream: stream, Expected: expected, Actual: 0}
+	}
+	if err != nil {
+		return AppendResult{}, false, err
+	}
+	switch {
+	case row.Tombstoned:
+		return AppendResult{}, false, &StreamDeletedError{Stream: stream}
+	case row.StreamType != streamType:
+		return AppendResult{}, false, fmt.Errorf("%w: stream %s is of type %s, not %s", ErrStreamTypeMismatch, stream, row.StreamType, streamType)
+	case !expected.allows(row.Version):
+		return AppendResult{}, false, &VersionConflictError{Stream: stream, Expected: expected, Actual: row.Version}
+	}
+	return AppendResult{}, true, nil
 }
 
 func sortAppended(a []Appended) {
@@ -522,9 +571,7 @@ func (s *Store) underStreamLock(ctx context.Context, stream string, expected Exp
 		if row.Tombstoned {
 			return &StreamDeletedError{Stream: stream}
 		}
-		ok := expected == Any || (expected == StreamExists && row.Version > 0) ||
-			(expected == NoStream && row.Version == 0) || (expected >= 0 && int64(expected) == row.Version)
-		if !ok {
+		if !expected.allows(row.Version) {
 			return &VersionConflictError{Stream: stream, Expected: expected, Actual: row.Version}
 		}
 		return fn(q)

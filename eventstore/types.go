@@ -41,6 +41,19 @@ func (e Expected) String() string {
 
 func (e Expected) valid() bool { return e >= -3 }
 
+// allows reports whether a stream at version v satisfies e.
+func (e Expected) allows(v int64) bool {
+	switch e {
+	case Any:
+		return true
+	case NoStream:
+		return v == 0
+	case StreamExists:
+		return v > 0
+	}
+	return int64(e) == v
+}
+
 // Fingerprint identifies a writer schema: SHA-256 of its Avro Parsing Canonical Form.
 type Fingerprint [32]byte
 

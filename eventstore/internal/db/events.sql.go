@@ -13,30 +13,50 @@ import (
 )
 
 const appendEvents = `-- name: AppendEvents :many
-SELECT r.status::integer AS status,
-       COALESCE(r.event_position, 0)::bigint AS position,
-       COALESCE(r.event_version, 0)::bigint AS version,
-       COALESCE(r.event_tx_id, '0'::xid8)::xid8 AS tx_id
-  FROM eventstore_append(
-        $1::text,
-        $2::text,
-        $3::bigint,
-        $4::uuid[],
-        $5::text[],
-        $6::bytea[],
-        $7::bytea[],
-        $8::text[],
-        $9::text[],
-        $10::text[],
-        $11::text[],
-        $12::timestamptz,
-        $13::boolean) AS r
+WITH lk AS MATERIALIZED (
+    SELECT true AS ok FROM (SELECT pg_advisory_xact_lock(1937011297, hashtext($1::text))) AS l
+), upd AS (
+    UPDATE streams AS s
+       SET version = s.version + cardinality($4::uuid[]), updated_at = $3::timestamptz
+     WHERE s.stream_id = $1::text
+       AND (SELECT ok FROM lk)
+       AND NOT s.tombstoned
+       AND s.stream_type = $2::text
+       AND ($12::bigint = -1
+            OR ($12::bigint = -2 AND s.version = 0)
+            OR ($12::bigint = -3 AND s.version > 0)
+            OR ($12::bigint >= 0 AND s.version = $12::bigint))
+    RETURNING s.version - cardinality($4::uuid[]) AS prev
+), cre AS (
+    INSERT INTO streams (stream_id, stream_type, version, created_at, updated_at)
+    SELECT $1::text, $2::text, cardinality($4::uuid[]),
+           $3::timestamptz, $3::timestamptz
+      FROM lk
+     WHERE $12::bigint IN (-1, -2, 0)
+       AND NOT EXISTS (SELECT 1 FROM streams AS x WHERE x.stream_id = $1::text)
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING 0::bigint AS prev
+), base AS (
+    SELECT upd.prev FROM upd UNION ALL SELECT cre.prev FROM cre
+)
+INSERT INTO events AS e (stream_id, stream_type, version, event_id, event_type, schema_fingerprint, payload,
+                         correlation_id, causation_id, user_id, traceparent, recorded_at)
+SELECT $1::text, $2::text, base.prev + u.ord, u.id, u.typ, u.fp, u.pl,
+       NULLIF(u.corr, ''), NULLIF(u.caus, ''), NULLIF(u.usr, ''), NULLIF(u.tp, ''), $3::timestamptz
+  FROM base,
+       ROWS FROM (unnest($4::uuid[]), unnest($5::text[]),
+                  unnest($6::bytea[]), unnest($7::bytea[]),
+                  unnest($8::text[]), unnest($9::text[]),
+                  unnest($10::text[]), unnest($11::text[]))
+       WITH ORDINALITY AS u(id, typ, fp, pl, corr, caus, usr, tp, ord)
+ ORDER BY u.ord
+RETURNING e.position, e.version, e.tx_id
 `
 
 type AppendEventsParams struct {
 	StreamID       string
 	StreamType     string
-	Expected       int64
+	RecordedAt     time.Time
 	EventIds       []uuid.UUID
 	EventTypes     []string
 	Fingerprints   [][]byte
@@ -45,22 +65,33 @@ type AppendEventsParams struct {
 	CausationIds   []string
 	UserIds        []string
 	Traceparents   []string
-	RecordedAt     time.Time
-	Notify         bool
+	Expected       int64
 }
 
 type AppendEventsRow struct {
-	Status   int32
 	Position int64
 	Version  int64
 	TxID     uint64
 }
 
+// Appends a batch to one stream in one statement, returning one row per
+// event, or no row when the expected version, the stream type or a tombstone
+// refused it (the caller then looks at the stream to say why).
+//
+// The advisory lock is taken before the statement's first write, so the
+// transaction id (assigned at the first write) comes after it: for one
+// stream, tx_id order is version order, and the global log ordered by
+// (tx_id, position) keeps every stream's order. A row lock would not do: the
+// id is assigned before waiting for it, and waiters can be granted out of order.
+// The statement's snapshot may predate the lock; the UPDATE's re-check of the
+// newest row version (EvalPlanQual) keeps the version check exact, and a
+// stream created meanwhile makes both stream CTEs return nothing (retried).
+// expected: -1 any, -2 no stream, -3 stream exists, >= 0 exact version.
 func (q *Queries) AppendEvents(ctx context.Context, arg AppendEventsParams) ([]AppendEventsRow, error) {
 	rows, err := q.db.Query(ctx, appendEvents,
 		arg.StreamID,
 		arg.StreamType,
-		arg.Expected,
+		arg.RecordedAt,
 		arg.EventIds,
 		arg.EventTypes,
 		arg.Fingerprints,
@@ -69,8 +100,7 @@ func (q *Queries) AppendEvents(ctx context.Context, arg AppendEventsParams) ([]A
 		arg.CausationIds,
 		arg.UserIds,
 		arg.Traceparents,
-		arg.RecordedAt,
-		arg.Notify,
+		arg.Expected,
 	)
 	if err != nil {
 		return nil, err
@@ -79,12 +109,7 @@ func (q *Queries) AppendEvents(ctx context.Context, arg AppendEventsParams) ([]A
 	items := []AppendEventsRow{}
 	for rows.Next() {
 		var i AppendEventsRow
-		if err := rows.Scan(
-			&i.Status,
-			&i.Position,
-			&i.Version,
-			&i.TxID,
-		); err != nil {
+		if err := rows.Scan(&i.Position, &i.Version, &i.TxID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -111,6 +136,46 @@ func (q *Queries) DeleteStream(ctx context.Context, arg DeleteStreamParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const eventsByID = `-- name: EventsByID :many
+SELECT position, version, tx_id, stream_id
+  FROM events
+ WHERE event_id = ANY ($1::uuid[])
+ ORDER BY version
+`
+
+type EventsByIDRow struct {
+	Position int64
+	Version  int64
+	TxID     uint64
+	StreamID string
+}
+
+// The stored events with these ids, to recognise a retried append.
+func (q *Queries) EventsByID(ctx context.Context, eventIds []uuid.UUID) ([]EventsByIDRow, error) {
+	rows, err := q.db.Query(ctx, eventsByID, eventIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EventsByIDRow{}
+	for rows.Next() {
+		var i EventsByIDRow
+		if err := rows.Scan(
+			&i.Position,
+			&i.Version,
+			&i.TxID,
+			&i.StreamID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getStream = `-- name: GetStream :one
