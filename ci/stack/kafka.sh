@@ -24,10 +24,15 @@ kafka_tool() {
 		-cp "$KAFKA_LIBS/*" "$class" "$@"
 }
 
-# kafka_answers: the broker answers a metadata request (list topics).
+# kafka_answers: the broker answers a metadata request with a controller and
+# itself (ci/stack/kafka_ping.py: milliseconds, where a JVM tool takes seconds).
 kafka_answers() {
 	port_open "$KAFKA_HOST" "$KAFKA_PORT" || return 1
-	timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 \
+	if command -v python3 >/dev/null 2>&1; then
+		python3 "$ROOT/ci/stack/kafka_ping.py" "$KAFKA_BROKERS" 5 >/dev/null 2>&1
+		return
+	fi
+	timeout 60 java -Xmx128m -XX:TieredStopAtLevel=1 \
 		-Dlog4j2.configurationFile="$KAFKA_AREA/tools-log4j2.properties" \
 		-cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
 		--bootstrap-server "$KAFKA_BROKERS" --list >/dev/null 2>&1
@@ -156,10 +161,12 @@ kafka_start() {
 	kafka_config
 	local pid
 	if pid=$(kafka_pid); then
-		say kafka "running (pid $pid) but not answering; waiting up to 20s"
-		local i
-		for ((i = 0; i < 10; i++)); do
+		# Maybe busy (a loaded machine) or still recovering: wait before a restart.
+		say kafka "running (pid $pid) but not answering; waiting up to ${KAFKA_START_TIMEOUT}s before restarting it"
+		local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+		while ((SECONDS < deadline)); do
 			kafka_answers && return 0
+			pid_alive "$pid" "$KAFKA_MAIN" || break
 			sleep 2
 		done
 		stop_pid kafka "$pid" 30

@@ -177,9 +177,9 @@ postgres_start() {
 	fi
 	if postgres_running; then
 		# Alive but not answering: give it a moment (it may be starting), then restart.
-		say postgres "running but not answering; waiting up to 15s"
+		say postgres "running but not answering; waiting up to 30s before restarting it"
 		local i
-		for ((i = 0; i < 15; i++)); do
+		for ((i = 0; i < 30; i++)); do
 			postgres_answers && return 0
 			postgres_running || break
 			sleep 1

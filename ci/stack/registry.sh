@@ -33,7 +33,13 @@ registry_start() {
 	mkdir -p "$REGISTRY_AREA" "$RUN" "$BIN"
 	local pid
 	if pid=$(registry_pid); then
-		say registry "running (pid $pid) but not answering; restarting"
+		say registry "running (pid $pid) but not answering; waiting up to 15s before restarting it"
+		local i
+		for ((i = 0; i < 15; i++)); do
+			registry_answers && return 0
+			pid_alive "$pid" registry || break
+			sleep 1
+		done
 		stop_pid registry "$pid" 10
 	fi
 	rm -f "$REGISTRY_PID"
