@@ -37,3 +37,6 @@ run: up ## build and start the shop's services in the background (idempotent; `m
 
 demo: ## stack up, services up, a few hundred orders through the shop, then a summary (under 2 minutes warm)
 	@ci/demo.sh
+
+bench: ## run the benchmark runners (BENCH="eventstore ..." for some) against the local stack -> docs/benchmarks.md
+	@ci/bench.sh $(BENCH)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ type options struct {
 	latencyFor                    time.Duration // length of the latency run
 	encodeN                       int           // encodes per serializer phase
 	quick                         bool
+	batch, inflight               int // relay settings
 }
 
 func main() {
@@ -54,8 +56,17 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds per comparison")
 	flag.DurationVar(&o.latencyFor, "latency-for", 10*time.Second, "length of the commit -> Kafka latency run")
 	flag.IntVar(&o.encodeN, "encodes", 200000, "encodes per serializer phase")
+	flag.IntVar(&o.batch, "relay-batch", 1000, "relay BatchSize")
+	flag.IntVar(&o.inflight, "relay-in-flight", 20000, "relay MaxInFlight")
 	flag.BoolVar(&o.quick, "quick", false, "short run to check the runner (not for publishing)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if o.quick {
 		o.events, o.rounds, o.latencyFor, o.encodeN = 5000, 2, 3*time.Second, 20000
 	}
@@ -63,6 +74,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench messaging: %v\n", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -338,10 +350,11 @@ func median(xs []float64) float64 {
 func (b *bench) relayConfig(name, prefix string) messaging.RelayConfig {
 	return messaging.RelayConfig{
 		Name: name, Log: messaging.NewStoreLog(b.store), DB: b.pool,
-		Registry: messaging.NewRegistryClient(b.o.registry),
-		Kafka:    messaging.KafkaConfig{"bootstrap.servers": b.o.brokers},
-		Route:    func(e *messaging.LogEvent) string { return prefix + "events." + e.StreamType },
-		Logger:   b.quiet,
+		Registry:  messaging.NewRegistryClient(b.o.registry),
+		Kafka:     messaging.KafkaConfig{"bootstrap.servers": b.o.brokers},
+		Route:     func(e *messaging.LogEvent) string { return prefix + "events." + e.StreamType },
+		Logger:    b.quiet,
+		BatchSize: b.o.batch, MaxInFlight: b.o.inflight,
 	}
 }
 
