@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	orderev "github.com/stratahq/strata/gen/avro/order"
-	"github.com/stratahq/strata/messaging"
-	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/domain/order"
 )
 
 // SagaCommands is what the fulfilment saga's commands (topic commands.order)
-// need from the order service; *command.Handlers has it.
+// need from the order service; *command.Handlers has it. The Kafka side is
+// ports.CommandRouter; HandleSagaCommand serves in-process transports (the
+// saga's end-to-end tests without Kafka).
 type SagaCommands interface {
 	ConfirmOrder(ctx context.Context, meta command.Meta, id, paymentID, reservationID string) (command.Result, error)
 	CancelOrder(ctx context.Context, meta command.Meta, id, reason string) (command.Result, error)
@@ -43,21 +41,4 @@ func HandleSagaCommand(ctx context.Context, h SagaCommands, meta command.Meta, c
 		return nil
 	}
 	return err
-}
-
-// SagaCommandsTopic carries the fulfilment saga's commands to the order
-// service (before any prefix).
-const SagaCommandsTopic = "commands.order"
-
-// SagaCommandRouter routes ConfirmOrder and CancelOrder from the saga to h.
-// The command id is the message's event id; the saga id its correlation id.
-func SagaCommandRouter(types *serde.Registry, h SagaCommands) *messaging.Router {
-	r := messaging.NewRouter(types)
-	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *orderev.ConfirmOrder) error {
-		return HandleSagaCommand(ctx, h, command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID}, c)
-	})
-	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *orderev.CancelOrder) error {
-		return HandleSagaCommand(ctx, h, command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID}, c)
-	})
-	return r
 }

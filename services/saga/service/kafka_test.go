@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	invsvc "github.com/stratahq/strata/services/inventory/service"
 	orderadapters "github.com/stratahq/strata/services/order/adapters"
 	ordercmd "github.com/stratahq/strata/services/order/app/command"
+	orderports "github.com/stratahq/strata/services/order/ports"
 	"github.com/stratahq/strata/services/order/domain/order"
 	payadapters "github.com/stratahq/strata/services/payment/adapters"
 	paysvc "github.com/stratahq/strata/services/payment/service"
@@ -35,7 +37,7 @@ import (
 // TestFulfilmentOverKafka runs the real services against real Kafka, the
 // schema registry and PostgreSQL: the relay publishes the event store, the
 // payment, inventory and saga services consume through the messaging
-// runtime, the order service's saga-command adapter confirms and cancels.
+// runtime, the order service's commands.order router confirms and cancels.
 // The orchestrator is killed and restarted while sagas are in flight.
 func TestFulfilmentOverKafka(t *testing.T) {
 	url := testenv.NewDatabase(t)
@@ -101,9 +103,9 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	orderStream := orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
 	orders := ordercmd.New(orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
 	orderConsumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
-		Group: prefix + "order", Topics: []string{prefix + orderadapters.SagaCommandsTopic}, Kafka: kcfg, DB: pool,
+		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, Kafka: kcfg, DB: pool,
 		Registry: messaging.NewRegistryClient(regURL), Decoder: messaging.NewResolvingDecoder(types),
-		Router: orderadapters.SagaCommandRouter(types, orders),
+		Router: orderports.CommandRouter(types, orders, slog.Default()),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ type Config struct {
 	SchemaRegistryURL string
 	TopicPrefix       string // STRATA_TOPIC_PREFIX: prepended to every topic (tests)
 	Group             string // SAGA_GROUP, default "saga-orchestrator"
-	MetricsAddr       string // SAGA_METRICS_ADDR, default 127.0.0.1:9466; "off" disables
+	MetricsAddr       string // SAGA_METRICS_ADDR, default 127.0.0.1:9469; "off" disables
 	// Timeouts per step (SAGA_PAYMENT_TIMEOUT, SAGA_INVENTORY_TIMEOUT,
 	// SAGA_ORDER_TIMEOUT, SAGA_COMPENSATION_TIMEOUT; default 30s each).
 	Timeouts fulfilment.Timeouts
@@ -85,7 +85,7 @@ func FromEnv() (Config, error) {
 		SchemaRegistryURL: getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
 		TopicPrefix:       os.Getenv("STRATA_TOPIC_PREFIX"),
 		Group:             getenv("SAGA_GROUP", "saga-orchestrator"),
-		MetricsAddr:       getenv("SAGA_METRICS_ADDR", "127.0.0.1:9466"),
+		MetricsAddr:       getenv("SAGA_METRICS_ADDR", "127.0.0.1:9469"),
 		Timeouts: fulfilment.Timeouts{
 			Payment:      dur("SAGA_PAYMENT_TIMEOUT", 30*time.Second),
 			Inventory:    dur("SAGA_INVENTORY_TIMEOUT", 30*time.Second),
