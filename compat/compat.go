@@ -248,7 +248,14 @@ func lookupWriterField(w *avro.RecordSchema, rf *avro.Field) *avro.Field {
 	if f := fieldByName(w, rf.Name()); f != nil {
 		found = append(found, f)
 	}
+	// Java keeps a field's aliases in a set: a repeated alias counts once
+	// (but an alias equal to the field's own name matches it a second time).
+	var seen []string
 	for _, alias := range rf.Aliases() {
+		if slices.Contains(seen, alias) {
+			continue
+		}
+		seen = append(seen, alias)
 		if f := fieldByName(w, alias); f != nil {
 			found = append(found, f)
 		}

@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hamba/avro/v2"
@@ -153,6 +154,16 @@ func TestAmbiguousFieldAliasIsAnError(t *testing.T) {
 	if len(got) != 1 || got[0].Type != compat.TypeError {
 		t.Fatalf("got %v", got)
 	}
+	// A repeated alias counts once (Java keeps aliases in a set)...
+	r2 := mustParse(t, `{"type":"record","name":"R","fields":[{"name":"x","type":"int","aliases":["a","a"]}]}`)
+	if got := compat.ReaderWriter(r2, w); len(got) != 0 {
+		t.Errorf("repeated alias: %v", got)
+	}
+	// ...but an alias equal to the field's own name matches it twice.
+	r3 := mustParse(t, `{"type":"record","name":"R","fields":[{"name":"a","type":"int","aliases":["a"]}]}`)
+	if got := compat.ReaderWriter(r3, w); len(got) != 1 || got[0].Type != compat.TypeError {
+		t.Errorf("alias equal to own name: %v", got)
+	}
 }
 
 // TestSelfCompatibleProperty: every schema of the reference data reads
@@ -214,5 +225,17 @@ func TestParseTurnsHambaPanicsIntoErrors(t *testing.T) {
 	}
 	if _, err := compat.Parse(`{"type":"record","name":"X","fields":[{"name":"a","type":"Nope"}]}`); err == nil {
 		t.Fatal("unknown type: want an error")
+	}
+	// An alias naming another type of the schema: hamba would resolve the
+	// reference in f1 to S instead of T.
+	shadow := `{"type":"record","name":"b.T","fields":[
+		{"name":"f3","type":{"type":"record","name":"S","aliases":["b.T"],"fields":[]}},
+		{"name":"f1","type":{"type":"array","items":"b.T"}}]}`
+	if _, err := compat.Parse(shadow); err == nil || !strings.Contains(err.Error(), "alias b.T of b.S") {
+		t.Fatalf("alias shadowing: %v", err)
+	}
+	// A rename alias that names no other type is fine.
+	if _, err := compat.Parse(`{"type":"record","name":"b.T","aliases":["b.Old"],"fields":[]}`); err != nil {
+		t.Fatal(err)
 	}
 }
