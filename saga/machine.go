@@ -133,10 +133,14 @@ func (m *machine) call(o *outcome, name string, k Kind, seq int) Call {
 // the first step with one sends its command; past the last step it completes.
 func (m *machine) forward(o *outcome, i int) error {
 	steps := m.def.Steps
-	for i < len(steps) && steps[i].Action == nil {
+	for i < len(steps) && (steps[i].Action == nil || o.inst.Results[doneKey(steps[i].Name)] != nil) {
+		reason := "done before the saga started"
+		if steps[i].Action != nil {
+			reason = "already done: the participant reported it before it was asked"
+		}
 		o.records = append(o.records, StepRecord{
 			SagaID: o.inst.ID, Seq: m.seq(), Step: steps[i].Name, Kind: KindAction, Attempt: 1,
-			Status: StepSucceeded, Reason: "done before the saga started", StartedAt: m.now, FinishedAt: ptr(m.now),
+			Status: StepSucceeded, Reason: reason, StartedAt: m.now, FinishedAt: ptr(m.now),
 		})
 		i++
 	}
@@ -216,6 +220,8 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 		k = KindAction
 	}
 	switch {
+	case inst.Status == StatusCompleted && k == KindCompensation && r.Success:
+		return m.undoneAfterCompletion(o, r)
 	case inst.Status.Terminal():
 		o.ignored = "saga already " + string(inst.Status)
 		return nil
@@ -229,6 +235,9 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 	cur := m.def.Steps[inst.Step]
 	if k == KindCompensation && r.Success && (r.Step != cur.Name || k != m.pendingKind(inst)) {
 		return m.compensatedEarly(o, r)
+	}
+	if k == KindAction && r.Success && inst.Status == StatusRunning && r.Step != cur.Name {
+		return m.doneEarly(o, r)
 	}
 	if r.Step != cur.Name || k != m.pendingKind(inst) {
 		o.ignored = fmt.Sprintf("reply for %s %s, waiting for %s %s", r.Step, k, cur.Name, m.pendingKind(inst))
@@ -261,32 +270,80 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 	return m.compensationFailed(o, r.Reason)
 }
 
-// compensatedEarly records a successful compensation reply for a step whose
+// compensatedEarly handles a successful compensation reply for a step whose
 // compensation was not asked for (yet): a participant undid the step on its
-// own (e.g. the customer cancelled the order). When the saga compensates, that
-// step is skipped instead of being undone twice.
+// own (e.g. the customer cancelled the order). The step is marked, so it is
+// never undone twice, and a running saga stops going forward: it compensates
+// from the step in progress (included, as after a timeout) down.
 func (m *machine) compensatedEarly(o *outcome, r Reply) error {
-	idx := -1
-	for i, s := range m.def.Steps {
-		if s.Name == r.Step && s.Compensation != nil {
-			idx = i
-		}
-	}
+	idx := m.index(r.Step)
 	inst := o.inst
 	switch {
-	case idx < 0:
-		o.ignored = "compensation reply for unknown step " + r.Step
+	case idx < 0 || m.def.Steps[idx].Compensation == nil:
+		o.ignored = "compensation reply for a step without compensation: " + r.Step
+		return nil
 	case inst.Status == StatusRunning && idx > inst.Step,
 		inst.Status == StatusCompensating && idx >= inst.Step:
 		o.ignored = "compensation reply for a step not done or already compensated: " + r.Step
+		return nil
 	case inst.Results[compensatedKey(r.Step)] != nil:
 		o.ignored = "compensation of " + r.Step + " already recorded"
+		return nil
+	}
+	o.inst.Results[compensatedKey(r.Step)] = json.RawMessage(`true`)
+	o.notes = append(o.notes, "undone_by_participant")
+	if inst.Status != StatusRunning {
+		return nil
+	}
+	reason := r.Step + " was undone by its participant while the saga ran"
+	o.finishes = append(o.finishes, finish{Seq: inst.PendingSeq, Status: StepFailed, Reason: "abandoned: " + reason})
+	o.inst.FailedStep, o.inst.Reason = r.Step, reason
+	return m.compensate(o, inst.Step)
+}
+
+// undoneAfterCompletion reopens a COMPLETED saga when a participant undoes
+// one of its steps afterwards (e.g. a confirmed order is cancelled): the other
+// steps are compensated, in reverse, so nothing stays held for it.
+func (m *machine) undoneAfterCompletion(o *outcome, r Reply) error {
+	idx := m.index(r.Step)
+	if idx < 0 || m.def.Steps[idx].Compensation == nil || o.inst.Results[compensatedKey(r.Step)] != nil {
+		o.ignored = "saga already COMPLETED"
+		return nil
+	}
+	o.inst.Results[compensatedKey(r.Step)] = json.RawMessage(`true`)
+	o.inst.FailedStep, o.inst.Reason = r.Step, r.Step+" was undone by its participant after the saga completed"
+	o.notes = append(o.notes, "reopened")
+	return m.compensate(o, len(m.def.Steps)-1)
+}
+
+// doneEarly records a successful action reply for a step the saga has not
+// reached: a participant did it on its own (e.g. the order was confirmed
+// through the API). When the saga gets there, it does not ask again.
+func (m *machine) doneEarly(o *outcome, r Reply) error {
+	idx := m.index(r.Step)
+	switch {
+	case idx <= o.inst.Step || m.def.Steps[idx].Action == nil:
+		o.ignored = "reply for a step already passed: " + r.Step
+	case o.inst.Results[doneKey(r.Step)] != nil:
+		o.ignored = r.Step + " already recorded as done"
 	default:
-		o.inst.Results[compensatedKey(r.Step)] = json.RawMessage(`true`)
-		o.notes = append(o.notes, "compensated_early")
+		o.inst.Results[doneKey(r.Step)] = json.RawMessage(`true`)
+		o.notes = append(o.notes, "done_by_participant")
 	}
 	return nil
 }
+
+func (m *machine) index(step string) int {
+	for i, s := range m.def.Steps {
+		if s.Name == step {
+			return i
+		}
+	}
+	return -1
+}
+
+// doneKey is the Results key marking a step done by its participant unasked.
+func doneKey(step string) string { return "~done:" + step }
 
 // compensatedKey is the Results key marking a step undone by its participant.
 func compensatedKey(step string) string { return "~compensated:" + step }

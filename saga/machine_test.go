@@ -195,16 +195,37 @@ func TestMachine(t *testing.T) {
 			m.do(event{kind: evRetryDue})
 			m.reply("order", C, true)
 		}, StatusCompensated, []string{"Authorize", "CancelOrder", "CancelOrder", "CancelOrder"}},
-		{"order cancelled by its owner mid-saga: not cancelled again", func(m *memSaga) {
+		{"order cancelled by its owner mid-saga: saga stops and undoes the rest, not the order", func(m *memSaga) {
 			m.reply("pay", A, true)
-			m.reply("order", C, true) // OrderCancelled arrives unasked
+			m.reply("order", C, true) // OrderCancelled arrives unasked while reserve is in flight
+			if m.inst.Status != StatusCompensating {
+				m.t.Fatalf("status %s, want COMPENSATING", m.inst.Status)
+			}
 			if o := m.reply("order", C, true); o.ignored == "" {
 				m.t.Error("second early compensation applied")
 			}
-			m.timeout() // the order service refuses to confirm... here: reserve never answers
-			m.reply("reserve", C, true)
+			m.reply("reserve", C, true) // the in-flight step is compensated too
 			m.reply("pay", C, true)
 		}, StatusCompensated, []string{"Authorize", "Reserve", "Release", "Refund"}},
+		{"order cancelled after completion: saga reopens and undoes the rest", func(m *memSaga) {
+			m.reply("pay", A, true)
+			m.reply("reserve", A, true)
+			m.reply("confirm", A, true)
+			m.reply("order", C, true)
+			m.reply("reserve", C, true)
+			m.reply("pay", C, true)
+			if o := m.reply("order", C, true); o.ignored == "" {
+				m.t.Error("duplicate cancellation after compensation applied")
+			}
+		}, StatusCompensated, []string{"Authorize", "Reserve", "Confirm", "Release", "Refund"}},
+		{"order confirmed through the API before the saga asked: not asked again", func(m *memSaga) {
+			m.reply("confirm", A, true) // OrderConfirmed arrives while pay is in flight
+			if o := m.reply("confirm", A, true); o.ignored == "" {
+				m.t.Error("duplicate early confirmation applied")
+			}
+			m.reply("pay", A, true)
+			m.reply("reserve", A, true)
+		}, StatusCompleted, []string{"Authorize", "Reserve"}},
 		{"compensation reply for a step not reached is ignored", func(m *memSaga) {
 			if o := m.reply("reserve", C, true); o.ignored == "" {
 				m.t.Error("early compensation of a step not done applied")
