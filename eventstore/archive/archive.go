@@ -57,7 +57,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Config configures an Archiver.
 type Config struct {
-	// Dir holds one sub-directory per archive run (required).
+	// Dir holds one sub-directory per archive run (required by Archive,
+	// and by Restore and ReadThrough given an archive id rather than a path).
 	Dir string
 	// ReadThrough makes ReadStream read archived streams from their files
 	// instead of returning an *ArchivedError.
@@ -72,8 +73,8 @@ type Config struct {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Dir == "" {
-		errs = append(errs, fmt.Errorf("%w: Dir is empty", ErrInvalidArgument))
+	if c.ReadThrough && c.Dir == "" {
+		errs = append(errs, fmt.Errorf("%w: ReadThrough without Dir", ErrInvalidArgument))
 	}
 	if c.FileEvents < 0 {
 		errs = append(errs, fmt.Errorf("%w: FileEvents %d < 0", ErrInvalidArgument, c.FileEvents))
@@ -141,6 +142,9 @@ type candidate struct {
 func (a *Archiver) Archive(ctx context.Context, p Policy, progress func(Progress)) (*Manifest, error) {
 	if p.Before.IsZero() {
 		return nil, fmt.Errorf("archive: %w: no cut-off (Policy.Before)", ErrInvalidArgument)
+	}
+	if a.cfg.Dir == "" && !p.DryRun {
+		return nil, fmt.Errorf("archive: %w: no directory (Config.Dir)", ErrInvalidArgument)
 	}
 	if progress == nil {
 		progress = func(Progress) {}

@@ -39,6 +39,11 @@ func commands() map[string]command {
 		"relay":      {relaySummary, runRelay},
 		"dlq":        {dlqSummary, runDLQ},
 		"saga":       {sagaSummary, runSaga},
+		"events":     {eventsSummary, runEvents},
+		"consumers":  {consumersSummary, runConsumers},
+		"archive":    {archiveSummary, runArchive},
+		"restore":    {restoreSummary, runRestore},
+		"backup":     {backupSummary, runBackup},
 	}
 }
 
