@@ -44,22 +44,28 @@ lock() {
 	fi
 }
 
-selected() {
-	if (($# == 0)); then
-		printf '%s\n' "${COMPONENTS[@]}"
-		return
-	fi
+# check_names NAME...: exit 2 on a name that is not a component.
+check_names() {
 	local c
 	for c in "$@"; do
 		[[ " ${COMPONENTS[*]} " == *" $c "* ]] || {
 			echo "ci/stack.sh: unknown component '$c' (known: ${COMPONENTS[*]})" >&2
 			exit 2
 		}
-		echo "$c"
 	done
 }
 
+# selected [NAME...]: the named components, or all of them, in start order.
+selected() {
+	if (($# == 0)); then
+		printf '%s\n' "${COMPONENTS[@]}"
+		return
+	fi
+	printf '%s\n' "$@"
+}
+
 cmd_up() {
+	check_names "$@"
 	lock
 	local started=() failed=() c start=$SECONDS t
 	for c in $(selected "$@"); do
@@ -105,6 +111,7 @@ service_pidfiles() {
 }
 
 cmd_down() {
+	check_names "$@"
 	lock
 	local f name pid rc=0 i
 	if (($# == 0)); then
