@@ -10,6 +10,7 @@
 # Environment: the `make env` variables are exported; CI is passed through
 # (set, integration tests fail instead of skipping when a server is missing).
 # GOTESTFLAGS adds flags to `go test` (e.g. GOTESTFLAGS=-count=1, or -run X).
+# TEST_STEPS="vet gotest" runs only those steps (CI runs them all).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,6 +89,16 @@ step_buf() {
 }
 
 # --- runner ------------------------------------------------------------------
+
+if [[ -n ${TEST_STEPS:-} ]]; then
+	read -ra STEPS <<<"$TEST_STEPS"
+	for step in "${STEPS[@]}"; do
+		declare -F "step_$step" >/dev/null || {
+			echo "test.sh: unknown step '$step' in TEST_STEPS"
+			exit 2
+		}
+	done
+fi
 
 start=$SECONDS
 echo "test.sh: $("$GO" version), CI=${CI:-<unset>}"
