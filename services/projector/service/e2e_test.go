@@ -45,14 +45,17 @@ func run(t *testing.T, ctx context.Context, name string, f func(context.Context)
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- f(ctx) }()
+	go func() {
+		err := f(ctx)
+		if err != nil && ctx.Err() == nil {
+			t.Errorf("%s stopped: %v", name, err) // before the test ended it
+		}
+		done <- err
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil && ctx.Err() == nil {
-				t.Errorf("%s: %v", name, err)
-			}
+		case <-done:
 		case <-time.After(40 * time.Second):
 			t.Errorf("%s did not stop", name)
 		}

@@ -159,32 +159,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := reg.Register(observe.NewProjectionStatusCollector(runner)); err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)
 	}
-	applied := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "strata_projection_events_total",
-		Help: "Events seen by each projection, by outcome (applied, skipped as already applied).",
-	}, []string{"projection", "outcome"})
-	freshness := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "strata_projection_freshness_seconds",
-		Help:    "Time from an event's commit in the event store to its application to a read model.",
-		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-	}, []string{"projection"})
-	if err := reg.Register(applied); err != nil {
-		return fmt.Errorf("projector: metrics: %w", err)
-	}
-	if err := reg.Register(freshness); err != nil {
-		return fmt.Errorf("projector: metrics: %w", err)
-	}
-	runner.OnApply = func(p projection.Projection, ev projection.Event, o projection.Outcome) {
-		switch o {
-		case projection.Applied:
-			applied.WithLabelValues(p.Name(), "applied").Inc()
-			if !ev.RecordedAt.IsZero() {
-				freshness.WithLabelValues(p.Name()).Observe(time.Since(ev.RecordedAt).Seconds())
-			}
-		case projection.Skipped:
-			applied.WithLabelValues(p.Name(), "skipped").Inc()
-		}
-	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
