@@ -107,8 +107,36 @@ func (m *machine) step(inst Instance, ev event) (outcome, error) {
 	}
 	if o.ignored == "" {
 		o.inst.UpdatedAt = m.now
+		if err := m.announce(&o, inst.Status); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
+}
+
+// announce adds the definition's outcome messages when the transition ended
+// the saga or parked it.
+func (m *machine) announce(o *outcome, before Status) error {
+	st := o.inst.Status
+	if m.def.OnOutcome == nil || st == before || !(st.Terminal() || st == StatusParked) {
+		return nil
+	}
+	oc := Outcome{SagaID: o.inst.ID, Status: st, Data: o.inst.Data, FailedStep: o.inst.FailedStep, Reason: o.inst.Reason, At: m.now}
+	if st == StatusParked && o.inst.Step >= 0 && o.inst.Step < len(m.def.Steps) {
+		oc.Step = m.def.Steps[o.inst.Step].Name
+	}
+	cmds, err := m.def.OnOutcome(oc)
+	if err != nil {
+		return fmt.Errorf("saga %s: outcome %s: %w", o.inst.ID, st, err)
+	}
+	for i, c := range cmds {
+		if c.Key == "" {
+			c.Key = o.inst.ID
+		}
+		id := uuid.NewSHA1(commandNamespace, fmt.Appendf(nil, "%s/outcome/%s/%d/%d", o.inst.ID, st, o.inst.Version+1, i)).String()
+		o.sends = append(o.sends, send{Seq: 0, CommandID: id, Command: c})
+	}
+	return nil
 }
 
 func (m *machine) seq() int {

@@ -90,6 +90,22 @@ type Definition struct {
 	Type    string
 	Steps   []Step
 	Timeout time.Duration // default per-step reply timeout (30s when 0)
+	// OnOutcome, when set, builds messages announcing that a saga completed,
+	// compensated or parked (e.g. FulfilmentCompleted on events.saga). They
+	// are written to the outbox in the transition's transaction, like
+	// commands, with ids derived from the saga id, outcome and version.
+	OnOutcome func(o Outcome) ([]Command, error)
+}
+
+// Outcome describes how a saga ended (or parked) for Definition.OnOutcome.
+type Outcome struct {
+	SagaID     string
+	Status     Status // COMPLETED, COMPENSATED or PARKED
+	Data       json.RawMessage
+	FailedStep string    // the step whose failure started compensation
+	Step       string    // PARKED: the step whose compensation failed
+	Reason     string    // why it failed or parked
+	At         time.Time // the engine's clock at the transition
 }
 
 // Validate reports every problem of the definition at once.

@@ -50,6 +50,13 @@ func TestFulfilmentHappyPath(t *testing.T) {
 	if !slices.Equal(log, want) {
 		t.Fatalf("step log %v, want %v", log, want)
 	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.count("shop.saga.FulfilmentCompleted") != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := s.count("shop.saga.FulfilmentCompleted"); n != 1 {
+		t.Fatalf("%d FulfilmentCompleted sent, want 1", n)
+	}
 }
 
 // A failure at each step compensates exactly the steps before it, in

@@ -258,6 +258,9 @@ func (s *shop) deliver(ctx context.Context, m saga.Message) {
 		s.t.Errorf("decode command %s: %v", m.Type, err)
 		return
 	}
+	if m.Topic == fulfilment.TopicOutcomes {
+		return // an outcome event (FulfilmentCompleted, ...): counted above
+	}
 	for attempt := 0; attempt < 30; attempt++ {
 		err = s.handle(ctx, m, v)
 		if err == nil || ctx.Err() != nil {

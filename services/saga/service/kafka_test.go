@@ -193,7 +193,10 @@ func TestFulfilmentOverKafka(t *testing.T) {
 		t.Fatalf("sagas by status %v", byStatus)
 	}
 	// The commands went through Kafka as Avro in the Confluent wire format.
-	if err := probeTopic(ctx, brokers, prefix+fulfilment.TopicPayment); err != nil {
+	if err := probeTopic(ctx, brokers, prefix+fulfilment.TopicPayment, "shop.payment.", fulfilment.StepProcessPayment); err != nil {
+		t.Fatal(err)
+	}
+	if err := probeTopic(ctx, brokers, prefix+fulfilment.TopicOutcomes, "shop.saga.Fulfilment", ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -207,7 +210,7 @@ func createTopics(t *testing.T, ctx context.Context, brokers, prefix string) {
 	defer admin.Close()
 	var specs []kafka.TopicSpecification
 	for _, name := range []string{"events.order", "events.payment", "events.inventory", "events.stock",
-		"commands.order", "commands.payment", "commands.inventory"} {
+		"commands.order", "commands.payment", "commands.inventory", "events.saga"} {
 		specs = append(specs, kafka.TopicSpecification{Topic: prefix + name, NumPartitions: 3, ReplicationFactor: 1})
 	}
 	res, err := admin.CreateTopics(ctx, specs)
@@ -236,7 +239,7 @@ func createTopics(t *testing.T, ctx context.Context, brokers, prefix string) {
 }
 
 // probeTopic reads one message of topic and checks its framing and headers.
-func probeTopic(ctx context.Context, brokers, topic string) error {
+func probeTopic(ctx context.Context, brokers, topic, typePrefix, step string) error {
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": brokers, "group.id": topic + ".probe",
 		"auto.offset.reset": "earliest", "enable.auto.commit": false})
 	if err != nil {
@@ -259,8 +262,8 @@ func probeTopic(ctx context.Context, brokers, topic string) error {
 		for _, x := range m.Headers {
 			h[x.Key] = string(x.Value)
 		}
-		if !strings.HasPrefix(h[messaging.HeaderEventType], "shop.payment.") || h[messaging.HeaderEventID] == "" ||
-			h[messaging.HeaderCorrelationID] != string(m.Key) || h[saga.HeaderSagaStep] != fulfilment.StepProcessPayment {
+		if !strings.HasPrefix(h[messaging.HeaderEventType], typePrefix) || h[messaging.HeaderEventID] == "" ||
+			h[messaging.HeaderCorrelationID] != string(m.Key) || h[saga.HeaderSagaStep] != step {
 			return fmt.Errorf("%s: headers %v", topic, h)
 		}
 		return nil

@@ -92,4 +92,11 @@ func TestFulfilmentParkedThenRetry(t *testing.T) {
 	if code, out := strata(t, "saga", "list", "--stuck", "--database-url", s.url); code != cli.ExitOK || strings.Contains(out, id) {
 		t.Fatalf("still stuck after retry: exit %d\n%s", code, out)
 	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.count("shop.saga.FulfilmentFailed") != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p, f := s.count("shop.saga.FulfilmentParked"), s.count("shop.saga.FulfilmentFailed"); p != 1 || f != 1 {
+		t.Fatalf("outcome events: %d parked, %d failed; want 1 each", p, f)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	inventoryev "github.com/stratahq/strata/gen/avro/inventory"
 	orderev "github.com/stratahq/strata/gen/avro/order"
 	paymentev "github.com/stratahq/strata/gen/avro/payment"
+	sagaev "github.com/stratahq/strata/gen/avro/saga"
 	"github.com/stratahq/strata/saga"
 )
 
@@ -27,6 +28,9 @@ const (
 	TopicOrder     = "commands.order"
 	TopicPayment   = "commands.payment"
 	TopicInventory = "commands.inventory"
+	// TopicOutcomes carries FulfilmentCompleted, FulfilmentFailed and
+	// FulfilmentParked, written through the saga outbox.
+	TopicOutcomes = "events.saga"
 )
 
 // Item is one order line.
@@ -79,7 +83,30 @@ func Definition(t Timeouts) *saga.Definition {
 				Timeout: t.Inventory, CompensationTimeout: t.Compensation},
 			{Name: StepConfirmOrder, Action: withData(confirmOrder), Timeout: t.Order},
 		},
+		OnOutcome: announce,
 	}
+}
+
+// announce builds the outcome event of a saga that ended or parked.
+func announce(o saga.Outcome) ([]saga.Command, error) {
+	var d Data
+	if err := json.Unmarshal(o.Data, &d); err != nil {
+		return nil, fmt.Errorf("fulfilment data of %s: %w", o.SagaID, err)
+	}
+	c := saga.Command{Topic: TopicOutcomes}
+	switch o.Status {
+	case saga.StatusCompleted:
+		c.Type, c.Value = "shop.saga.FulfilmentCompleted", &sagaev.FulfilmentCompleted{SagaID: o.SagaID, OrderID: d.OrderID, CompletedAt: o.At}
+	case saga.StatusCompensated:
+		c.Type, c.Value = "shop.saga.FulfilmentFailed", &sagaev.FulfilmentFailed{SagaID: o.SagaID, OrderID: d.OrderID,
+			FailedStep: o.FailedStep, Reason: o.Reason, FailedAt: o.At}
+	case saga.StatusParked:
+		c.Type, c.Value = "shop.saga.FulfilmentParked", &sagaev.FulfilmentParked{SagaID: o.SagaID, OrderID: d.OrderID,
+			CompensationStep: o.Step, Reason: o.Reason, ParkedAt: o.At}
+	default:
+		return nil, fmt.Errorf("fulfilment %s: no outcome event for status %s", o.SagaID, o.Status)
+	}
+	return []saga.Command{c}, nil
 }
 
 func withData(f func(d Data, c saga.Call) saga.Command) saga.Builder {
