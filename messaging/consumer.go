@@ -63,6 +63,8 @@ type ConsumerConfig struct {
 	Metrics  *Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// OnHandle, when set, wraps each handler attempt (tracing, log context).
+	OnHandle HandleHook
 }
 
 // Validate reports every problem with the configuration at once.

@@ -318,7 +318,7 @@ func (o outcome) String() string {
 }
 
 // process makes one attempt at one message.
-func (c *Consumer) process(ctx context.Context, m *kafka.Message, attempt int) (outcome, error) {
+func (c *Consumer) process(ctx context.Context, m *kafka.Message, attempt int) (_ outcome, err error) {
 	cfg := &c.cfg
 	env := envelopeOf(m)
 	env.Attempt = attempt
@@ -357,6 +357,11 @@ func (c *Consumer) process(ctx context.Context, m *kafka.Message, attempt int) (
 		env.EventID = env.Topic + "/" + strconv.Itoa(int(env.Partition)) + "/" + strconv.FormatInt(env.Offset, 10)
 	}
 
+	if cfg.OnHandle != nil {
+		var done func(error)
+		ctx, done = cfg.OnHandle(ctx, env)
+		defer func() { done(err) }()
+	}
 	start := cfg.Now()
 	defer func() {
 		if cfg.Metrics != nil {
