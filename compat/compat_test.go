@@ -234,6 +234,13 @@ func TestParseTurnsHambaPanicsIntoErrors(t *testing.T) {
 	if _, err := compat.Parse(shadow); err == nil || !strings.Contains(err.Error(), "alias b.T of b.S") {
 		t.Fatalf("alias shadowing: %v", err)
 	}
+	// A reference that only an alias resolves (Java would not resolve it).
+	viaAlias := `{"type":"record","name":"R","fields":[
+		{"name":"a","type":{"type":"record","name":"Z","namespace":"a","aliases":["a.R"],"fields":[
+			{"name":"b","type":["null","R"]}]}}]}`
+	if _, err := compat.Parse(viaAlias); err == nil || !strings.Contains(err.Error(), "a.R is only the alias") {
+		t.Fatalf("reference through alias: %v", err)
+	}
 	// A rename alias that names no other type is fine.
 	if _, err := compat.Parse(`{"type":"record","name":"b.T","aliases":["b.Old"],"fields":[]}`); err != nil {
 		t.Fatal(err)

@@ -242,6 +242,7 @@ func (g *schemaGen) record(c *genCtx, depth int) any {
 		return g.pick(genPrims)
 	}
 	rec := map[string]any{"type": "record", "name": name}
+	setNamespace(rec)
 	c.defined[name] = rec
 	if g.r.IntN(4) == 0 {
 		rec["aliases"] = g.aliases(genRecordNames)
@@ -289,6 +290,7 @@ func (g *schemaGen) enum(c *genCtx) any {
 		syms = []any{"A"}
 	}
 	e := map[string]any{"type": "enum", "name": name, "symbols": syms}
+	setNamespace(e)
 	if g.r.IntN(3) == 0 {
 		e["default"] = syms[g.r.IntN(len(syms))]
 	}
@@ -305,6 +307,7 @@ func (g *schemaGen) fixed(c *genCtx) any {
 		return g.pick(genPrims)
 	}
 	f := map[string]any{"type": "fixed", "name": name, "size": 1 + g.r.IntN(3)}
+	setNamespace(f)
 	c.defined[name] = f
 	return f
 }
@@ -434,6 +437,7 @@ func (g *schemaGen) mutate(a any) any {
 				}
 				if !nameUsed(b, nn) {
 					renameRefs(b, old, nn)
+					setNamespace(n)
 					if g.r.IntN(2) == 0 {
 						n["aliases"] = []any{old}
 					}
@@ -548,6 +552,19 @@ func collect(v any, slot func(func(any) any), records, enums, fixeds *[]map[stri
 	}
 	root := v
 	walk(func() any { return root }, func(any) {})
+}
+
+// setNamespace makes the namespace of a dotted name explicit too. Avro Java
+// 1.12 and hamba disagree on the namespace that unqualified references
+// inside a type named "a.R" without a "namespace" attribute resolve in (Java:
+// the enclosing one; hamba: "a"); with the attribute both use "a".
+func setNamespace(def map[string]any) {
+	name := def["name"].(string)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		def["namespace"] = name[:i]
+	} else {
+		delete(def, "namespace")
+	}
 }
 
 func isNamedType(v any) bool {

@@ -1,7 +1,9 @@
 package compat
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hamba/avro/v2"
 )
@@ -17,11 +19,13 @@ import (
 //	    {"name":"r","type":["R","null"]}]},
 //	   "default":{"r":{}}}]}
 //
-// Parse also refuses a schema in which an alias of one named type is the
-// full name of another named type of the schema. Avro Java accepts it, but
-// hamba resolves names through aliases, so a later reference to the other
-// type would silently point at the aliased one and every verdict on the
-// schema would be about a different schema.
+// Parse also refuses two kinds of schema on which hamba and Avro Java would
+// not agree about what the schema is, because hamba resolves type names
+// through aliases and Java never does: a reference that names no type but
+// only an alias (Java resolves it elsewhere or fails), and an alias of one
+// named type equal to the full name of another (hamba then resolves
+// references to the other type to the aliased one). Every verdict on such a
+// schema would be about a different schema than the one Java sees.
 func Parse(text string) (s avro.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -34,6 +38,17 @@ func Parse(text string) (s avro.Schema, err error) {
 	}
 	if err := checkAliasShadowing(s); err != nil {
 		return nil, err
+	}
+	var doc any
+	if json.Unmarshal([]byte(text), &doc) == nil {
+		defined := map[string]bool{}
+		var refs []string
+		collectNames(doc, "", defined, &refs)
+		for _, r := range refs {
+			if !defined[r] {
+				return nil, fmt.Errorf("parse schema: type %s is only the alias of a type; refer to the type by its name", r)
+			}
+		}
 	}
 	return s, nil
 }
@@ -84,4 +99,65 @@ func checkAliasShadowing(s avro.Schema) error {
 		}
 	}
 	return nil
+}
+
+var primitiveNames = map[string]bool{
+	"null": true, "boolean": true, "int": true, "long": true,
+	"float": true, "double": true, "bytes": true, "string": true,
+}
+
+// collectNames records the full names defined in a schema's JSON and the
+// full names its references resolve to, with hamba's namespace rules.
+func collectNames(v any, ns string, defined map[string]bool, refs *[]string) {
+	full := func(name, ns string) (string, string) {
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			return name, name[:i]
+		}
+		if ns == "" {
+			return name, ""
+		}
+		return ns + "." + name, ns
+	}
+	switch t := v.(type) {
+	case string:
+		if !primitiveNames[t] {
+			f, _ := full(t, ns)
+			*refs = append(*refs, f)
+		}
+	case []any:
+		for _, b := range t {
+			collectNames(b, ns, defined, refs)
+		}
+	case map[string]any:
+		typ, isString := t["type"].(string)
+		if !isString {
+			collectNames(t["type"], ns, defined, refs)
+			return
+		}
+		switch typ {
+		case "record", "error", "enum", "fixed":
+			name, _ := t["name"].(string)
+			own, _ := t["namespace"].(string)
+			if own == "" {
+				own = ns
+			}
+			f, space := full(name, own)
+			defined[f] = true
+			fields, _ := t["fields"].([]any)
+			for _, fv := range fields {
+				if fm, ok := fv.(map[string]any); ok {
+					collectNames(fm["type"], space, defined, refs)
+				}
+			}
+		case "array":
+			collectNames(t["items"], ns, defined, refs)
+		case "map":
+			collectNames(t["values"], ns, defined, refs)
+		default:
+			if !primitiveNames[typ] {
+				f, _ := full(typ, ns)
+				*refs = append(*refs, f)
+			}
+		}
+	}
 }
