@@ -17,7 +17,9 @@ import (
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
 )
 
-var shortTimeouts = fulfilment.Timeouts{Payment: 2 * time.Second, Inventory: 2 * time.Second, Order: 2 * time.Second, Compensation: 2 * time.Second}
+// shortTimeouts keep tests that wait for a timeout short while leaving room
+// for a loaded machine (2 cores shared, -race).
+var shortTimeouts = fulfilment.Timeouts{Payment: 5 * time.Second, Inventory: 5 * time.Second, Order: 5 * time.Second, Compensation: 5 * time.Second}
 
 func items(ids ...string) []order.Item {
 	out := make([]order.Item, len(ids))
@@ -102,13 +104,13 @@ func TestFulfilmentFailureAtEachStep(t *testing.T) {
 // is compensated too, and its late effect is undone.
 func TestFulfilmentTimeoutAtEachStep(t *testing.T) {
 	ctx := context.Background()
-	s := newShop(t, fulfilment.Timeouts{Payment: time.Second, Inventory: time.Second, Order: time.Second, Compensation: 5 * time.Second})
-	s.gateway.SetFaults(payadapters.Faults{ReplyDelay: 2 * time.Second, SlowCustomers: []string{"slow-pay"}})
+	s := newShop(t, fulfilment.Timeouts{Payment: 3 * time.Second, Inventory: 3 * time.Second, Order: 3 * time.Second, Compensation: 10 * time.Second})
+	s.gateway.SetFaults(payadapters.Faults{ReplyDelay: 6 * time.Second, SlowCustomers: []string{"slow-pay"}})
 	slowPay := s.place(ctx, "cmd-slowpay", "slow-pay", items("p-1")...)
 	got := s.waitTerminal(ctx, 30*time.Second, slowPay)
 	s.gateway.SetFaults(payadapters.Faults{})
 
-	s.invFaults.Set(invadapters.Config{ReplyDelay: 2 * time.Second})
+	s.invFaults.Set(invadapters.Config{ReplyDelay: 6 * time.Second})
 	slowStock := s.place(ctx, "cmd-slowstock", "dave", items("p-1")...)
 	for k, v := range s.waitTerminal(ctx, 30*time.Second, slowStock) {
 		got[k] = v
@@ -158,13 +160,9 @@ func TestFulfilmentOrchestratorRestart(t *testing.T) {
 	s.setDrop("shop.inventory.ReserveStock", true) // hold the saga at the reservation
 	id := s.place(ctx, "cmd-restart", "frank", items("p-1")...)
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		inst, _, err := saga.Get(ctx, s.pool, id)
-		if err == nil && inst.Step == 2 {
-			break
-		}
+	for s.count("dropped:shop.inventory.ReserveStock") == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("saga did not reach reserve_stock: %+v %v", inst, err)
+			t.Fatal("the reservation command was never sent")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

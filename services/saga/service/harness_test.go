@@ -247,6 +247,8 @@ func (s *shop) deliver(ctx context.Context, m saga.Message) {
 	dropped := s.drop[m.Type]
 	s.dropMu.RUnlock()
 	if dropped {
+		c, _ := s.sent.LoadOrStore("dropped:"+m.Type, new(atomic.Int64))
+		c.(*atomic.Int64).Add(1)
 		return
 	}
 	if _, dup := s.seen.LoadOrStore(m.ID, true); !dup {

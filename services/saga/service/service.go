@@ -136,6 +136,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	shutdownTracing, err := observe.SetupTracingFromEnv(ctx, "saga")
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("saga: database: %w", err)
@@ -181,7 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
 		Kafka: cfg.Kafka, DB: pool, Registry: regClient,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
-		Metrics: metrics, Logger: log,
+		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("saga: consumer: %w", err)
