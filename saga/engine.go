@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // DB is what the engine needs from PostgreSQL: a *pgxpool.Pool satisfies it.
@@ -267,6 +268,9 @@ func (e *Engine) write(ctx context.Context, tx pgx.Tx, o outcome) error {
 		headers := map[string]string{
 			HeaderSagaID: o.inst.ID, HeaderSagaType: o.inst.Type, HeaderSagaStep: step, HeaderSagaKind: string(kind),
 		}
+		// The trace of the reply or event being handled continues in the
+		// participant: a W3C traceparent header when ctx carries a span.
+		propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(headers))
 		b.Queue(`INSERT INTO saga.outbox (saga_id, command_id, topic, msg_key, msg_type, payload, headers, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 			o.inst.ID, s.CommandID, s.Command.Topic, s.Command.Key, s.Command.Type, payload, mustJSON(headers), now)
