@@ -95,3 +95,23 @@ func TraceParent(ctx context.Context) string {
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	return carrier.Get("traceparent")
 }
+
+// TracingFromEnv returns the tracing configuration of a service from
+// OTEL_TRACES_EXPORTER (none, stdout, otlp). The OTLP exporter itself reads
+// the standard OTEL_EXPORTER_OTLP_* variables (endpoint URL, insecure,
+// headers).
+func TracingFromEnv(service string) TracingConfig {
+	return TracingConfig{Service: service, Exporter: os.Getenv("OTEL_TRACES_EXPORTER")}
+}
+
+// SetupTracingFromEnv installs tracing as TracingFromEnv says when an
+// exporter is chosen (stdout or otlp); with none it leaves the global
+// TracerProvider alone (trace context still propagates through events and
+// Kafka headers, spans are not recorded). The returned function flushes.
+func SetupTracingFromEnv(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
+	cfg := TracingFromEnv(service)
+	if cfg.Exporter == "" || cfg.Exporter == "none" {
+		return func(context.Context) error { return nil }, cfg.Validate()
+	}
+	return SetupTracing(ctx, cfg)
+}
