@@ -237,10 +237,16 @@ func Run(ctx context.Context, cfg Config) error {
 		if group == "" {
 			group = "order-commands"
 		}
+		consumerMetrics := messaging.NewMetrics()
+		if err := consumerMetrics.Register(reg); err != nil {
+			ln.Close()
+			return fmt.Errorf("order: metrics: %w", err)
+		}
 		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
 			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,
 			Router: ports.CommandRouter(types, handlers, log), Logger: log,
+			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group),
 		})
 		if err != nil {
 			ln.Close()

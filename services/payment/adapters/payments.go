@@ -8,6 +8,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/payment/app/command"
 	"github.com/stratahq/strata/services/payment/domain/payment"
@@ -49,7 +50,7 @@ func (p *Payments) Execute(ctx context.Context, paymentID string, meta command.M
 	stream := StreamID(paymentID)
 	_, err := p.repo.Execute(ctx, stream, eventstore.Command[*payment.Payment](decide),
 		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(meta.CommandID, stream, i) }),
-		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID}),
+		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID, TraceParent: observe.TraceParent(ctx)}),
 		eventstore.WithConflictRetries(5))
 	return err
 }

@@ -99,6 +99,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if clock == nil {
 		clock = time.Now
 	}
+	shutdownTracing, err := observe.SetupTracingFromEnv(ctx, "payment")
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("payment: database: %w", err)
@@ -107,9 +112,20 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, err := eventstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("payment: event store migrations: %w", err)
 	}
-	store, err := eventstore.New(pool, eventstore.Config{})
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
+	storeMetrics, err := observe.NewStoreMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("payment: metrics: %w", err)
+	}
+	store, err := eventstore.New(pool, eventstore.Config{OnAppend: storeMetrics.Observe})
 	if err != nil {
 		return err
+	}
+	if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
+		return fmt.Errorf("payment: metrics: %w", err)
 	}
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
@@ -125,17 +141,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	handlers := command.New(payments, gateway, clock, gateway.Delay)
 
-	reg := cfg.Registry
-	if reg == nil {
-		reg = observe.NewRegistry()
-	}
 	metrics := messaging.NewMetrics()
 	reg.MustRegister(metrics.Collectors()...)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
 		Kafka: cfg.Kafka, DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
-		Metrics: metrics, Logger: log,
+		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("payment: consumer: %w", err)

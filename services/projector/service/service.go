@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Group: cfg.Group, Topics: cfg.Topics, Kafka: cfg.Kafka, DB: pool,
 		Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up, Router: router,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
-		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log,
+		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log, OnHandle: observe.ConsumerHook(cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("projector: consumer: %w", err)
