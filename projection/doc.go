@@ -42,6 +42,6 @@
 // commit and the new ones after it; the swap takes an exclusive advisory lock
 // that the Runner's apply holds shared, so no event is applied to a table that
 // is being replaced. Status reports, per projection, the last applied global
-// position, the lag in events behind the event store, applied/skipped counts
-// and failures with the last error.
+// position, the lag in events behind the event store, events applied, streams
+// tracked, and failures with the last error.
 package projection

@@ -127,7 +127,7 @@ func TestApplyIsExactlyOnceAndRejectsGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := st[0]; s.Applied != 2 || s.Skipped != 2 || s.Failures != 1 || s.Position != 11 || s.LastError == "" {
+	if s := st[0]; s.Applied != 2 || s.Streams != 1 || s.Failures != 1 || s.Position != 11 || s.LastError == "" {
 		t.Fatalf("status %+v", s)
 	}
 }

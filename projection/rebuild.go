@@ -147,8 +147,7 @@ func (r *Runner) Rebuild(ctx context.Context, store *eventstore.Store, dec Decod
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE read.projection_status
-			SET position = $2, rebuilt_at = now(), updated_at = now() WHERE name = $1`, name, rp.prog.Position)
+		_, err := tx.Exec(ctx, `UPDATE read.projection_status SET rebuilt_at = now(), updated_at = now() WHERE name = $1`, name)
 		return err
 	})
 	if err != nil {

@@ -113,44 +113,45 @@ func truncate(s string, n int) string {
 }
 
 // applyTo is the exactly-once apply of one event to one projection's tables.
-// live says whether to take the shared lock and update the status row.
+// live says whether to take the projection's shared lock (held against a
+// rebuild's swap). One statement takes the lock and advances the stream's
+// tracked version only if the event is the next one; the projection's own
+// writes follow in the same transaction. Counters and the position shown by
+// Status are derived from the tracking table, so the hot path writes no
+// shared status row.
 func applyTo(ctx context.Context, tx pgx.Tx, p Projection, t Tables, ev Event, live bool) (Outcome, error) {
-	if live {
-		if err := lockProjection(ctx, tx, p.Name(), false); err != nil {
-			return 0, err
-		}
-	}
 	st := t.Get(streamsTable(p))
-	var have int64
-	err := tx.QueryRow(ctx, `SELECT version FROM `+st+` WHERE stream_id = $1 FOR UPDATE`, ev.StreamID).Scan(&have)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("projection %s: read version of %s: %w", p.Name(), ev.StreamID, err)
+	lock := `SELECT 1`
+	args := []any{ev.StreamID, ev.Version, ev.Position, ev.RecordedAt}
+	if live {
+		lock = `SELECT pg_advisory_xact_lock_shared($5, hashtext($6))`
+		args = append(args, lockKey, p.Name())
 	}
-	if ev.Version <= have {
-		if live {
-			if _, err := tx.Exec(ctx, `UPDATE read.projection_status SET skipped = skipped + 1, updated_at = now() WHERE name = $1`, p.Name()); err != nil {
-				return 0, fmt.Errorf("projection %s: status: %w", p.Name(), err)
-			}
+	var inserted bool
+	err := tx.QueryRow(ctx, `WITH l AS (`+lock+`)
+		INSERT INTO `+st+` AS s (stream_id, version, position, recorded_at)
+		SELECT $1, $2, $3, $4 FROM l
+		ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position, recorded_at = EXCLUDED.recorded_at
+		WHERE s.version = EXCLUDED.version - 1
+		RETURNING (xmax = 0)`, args...).Scan(&inserted)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// The stream is tracked at another version than ev.Version-1.
+		var have int64
+		if err := tx.QueryRow(ctx, `SELECT version FROM `+st+` WHERE stream_id = $1`, ev.StreamID).Scan(&have); err != nil {
+			return 0, fmt.Errorf("projection %s: read version of %s: %w", p.Name(), ev.StreamID, err)
 		}
-		return Skipped, nil
-	}
-	if ev.Version != have+1 {
+		if ev.Version <= have {
+			return Skipped, nil
+		}
 		return 0, &GapError{Projection: p.Name(), Stream: ev.StreamID, Have: have, Got: ev.Version}
+	case err != nil:
+		return 0, fmt.Errorf("projection %s: track %s: %w", p.Name(), ev.StreamID, err)
+	case inserted && ev.Version != 1:
+		return 0, &GapError{Projection: p.Name(), Stream: ev.StreamID, Have: 0, Got: ev.Version}
 	}
 	if err := p.Apply(ctx, tx, t, ev); err != nil {
 		return 0, fmt.Errorf("projection %s: apply %s %s@%d: %w", p.Name(), ev.Type, ev.StreamID, ev.Version, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+st+` (stream_id, version, position) VALUES ($1, $2, $3)
-		ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, position = EXCLUDED.position`,
-		ev.StreamID, ev.Version, ev.Position); err != nil {
-		return 0, fmt.Errorf("projection %s: track %s: %w", p.Name(), ev.StreamID, err)
-	}
-	if live {
-		if _, err := tx.Exec(ctx, `UPDATE read.projection_status
-			SET position = GREATEST(position, $2), applied = applied + 1, last_event_at = $3, updated_at = now()
-			WHERE name = $1`, p.Name(), ev.Position, ev.RecordedAt); err != nil {
-			return 0, fmt.Errorf("projection %s: status: %w", p.Name(), err)
-		}
 	}
 	return Applied, nil
 }

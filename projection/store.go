@@ -10,15 +10,13 @@ import (
 
 const statusSQL = `
 CREATE SCHEMA IF NOT EXISTS read;
+-- Position, applied count and last event time are derived from each
+-- projection's tracking table (<name>__streams) when status is asked for.
 CREATE TABLE IF NOT EXISTS read.projection_status (
     name          text PRIMARY KEY,
-    position      bigint      NOT NULL DEFAULT 0, -- highest global position applied
-    applied       bigint      NOT NULL DEFAULT 0, -- events applied
-    skipped       bigint      NOT NULL DEFAULT 0, -- events skipped as already applied
     failures      bigint      NOT NULL DEFAULT 0, -- failed apply attempts
     last_error    text,
     last_error_at timestamptz,
-    last_event_at timestamptz,                    -- recorded_at of the last applied event
     rebuilt_at    timestamptz,
     updated_at    timestamptz NOT NULL DEFAULT now()
 );`
@@ -58,6 +56,8 @@ func setup(ctx context.Context, pool *pgxpool.Pool, p Projection) error {
 			if err := createTables(ctx, tx, p, liveTables(p)); err != nil {
 				return err
 			}
+		} else if _, err := tx.Exec(ctx, `ALTER TABLE `+qualify(streamsTable(p))+` ADD COLUMN IF NOT EXISTS recorded_at timestamptz`); err != nil {
+			return fmt.Errorf("projection %s: upgrade tracking table: %w", p.Name(), err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO read.projection_status (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, p.Name()); err != nil {
 			return fmt.Errorf("projection %s: status row: %w", p.Name(), err)
@@ -72,8 +72,9 @@ func createTables(ctx context.Context, tx pgx.Tx, p Projection, t Tables) error 
 	}
 	_, err := tx.Exec(ctx, `CREATE TABLE `+t.Get(streamsTable(p))+` (
 		stream_id text PRIMARY KEY,
-		version   bigint NOT NULL,
-		position  bigint NOT NULL
+		version     bigint NOT NULL,
+		position    bigint NOT NULL,
+		recorded_at timestamptz
 	)`)
 	if err != nil {
 		return fmt.Errorf("projection %s: create tracking table: %w", p.Name(), err)

@@ -25,7 +25,7 @@ const projectionUsage = `usage: strata projection status [--database-url URL]
        strata projection rebuild NAME [--database-url URL] [--batch N]
 
 status   per projection: global position applied, lag (events in the store
-         beyond it), applied/skipped counts, failed attempts and the last error.
+         beyond it), events applied, streams tracked, failed attempts and the last error.
 rebuild  replays every event of the projection's types from the event store
          (decoded with the writer schema and upcast) into shadow tables, printing
          progress, then swaps them in with one transaction (renames): readers see
@@ -141,9 +141,9 @@ func projectionStatus(ctx context.Context, stdio IO, runner *projection.Runner) 
 		return ExitFail
 	}
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROJECTION\tPOSITION\tLAG\tAPPLIED\tSKIPPED\tFAILURES\tLAST EVENT\tREBUILT\tLAST ERROR")
+	fmt.Fprintln(tw, "PROJECTION\tPOSITION\tLAG\tAPPLIED\tSTREAMS\tFAILURES\tLAST EVENT\tREBUILT\tLAST ERROR")
 	for _, s := range sts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Name, s.Position, s.Lag, s.Applied, s.Skipped, s.Failures,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Name, s.Position, s.Lag, s.Applied, s.Streams, s.Failures,
 			when(s.LastEventAt), when(s.RebuiltAt), s.LastError)
 	}
 	tw.Flush()
