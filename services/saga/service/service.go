@@ -171,6 +171,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := reg.Register(saga.NewStatesCollector(pool)); err != nil {
 		return fmt.Errorf("saga: metrics: %w", err)
 	}
+	if err := reg.Register(observe.NewSagaAgeCollector(pool)); err != nil {
+		return fmt.Errorf("saga: metrics: %w", err)
+	}
 	transport, err := adapters.NewKafkaTransport(cfg.Kafka, cfg.TopicPrefix, 30*time.Second)
 	if err != nil {
 		return err
