@@ -10,9 +10,11 @@
 //	// a subject's history (oldest first) and a candidate, at a level
 //	problems := compat.Check(compat.BackwardTransitive, history, candidate)
 //
-// Schemas come from github.com/hamba/avro/v2 (avro.Parse or
-// avro.ParseWithCache; give each schema a fresh *avro.SchemaCache so that
-// names from one schema never leak into another). Only hamba's parser is
+// Schemas come from github.com/hamba/avro/v2. Parse them with compat.Parse:
+// it gives each schema a fresh name cache (avro.Parse shares a global one),
+// turns a hamba parser panic into an error, and refuses the few schemas that
+// hamba would read differently from Avro Java (a reference resolvable only
+// through an alias, an alias naming another type). Only hamba's parser is
 // used: its SchemaCompatibility memoises verdicts by canonical fingerprint,
 // which drops defaults and aliases, and stops at the first problem, so this
 // package walks the schemas itself, following ReaderWriterCompatibilityChecker
@@ -44,5 +46,6 @@
 //
 // The conformance test runs every pair and subject history in
 // ../shared/reference/avro-compat/ (the verdicts of Avro Java) through this
-// package.
+// package. A differential test (testdata/javacheck/run.sh) compares it with
+// Avro Java itself on generated and mutated schema pairs.
 package compat
