@@ -246,3 +246,21 @@ func TestParseTurnsHambaPanicsIntoErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseWithReferences(t *testing.T) {
+	money := `{"type":"record","name":"Money","namespace":"shop","fields":[{"name":"minor","type":"long"}]}`
+	order := `{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"total","type":"Money"}]}`
+	s, err := compat.ParseWithReferences(order, money)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := compat.ReaderWriter(s, s); len(got) != 0 {
+		t.Fatal(got)
+	}
+	if _, err := compat.Parse(order); err == nil {
+		t.Fatal("without the reference: want an error")
+	}
+	if _, err := compat.ParseWithReferences(order, `{"type":"record"`); err == nil {
+		t.Fatal("bad reference: want an error")
+	}
+}

@@ -26,13 +26,33 @@ import (
 // named type equal to the full name of another (hamba then resolves
 // references to the other type to the aliased one). Every verdict on such a
 // schema would be about a different schema than the one Java sees.
-func Parse(text string) (s avro.Schema, err error) {
+func Parse(text string) (avro.Schema, error) {
+	return ParseWithReferences(text)
+}
+
+// ParseWithReferences is Parse for a schema that uses named types defined
+// by other schemas (Confluent schema references): deps are parsed first, in
+// order (a dependency's own dependencies before it), into the same fresh name
+// cache.
+func ParseWithReferences(text string, deps ...string) (s avro.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, fmt.Errorf("avro: the schema parser failed: %v", r)
 		}
 	}()
-	s, err = avro.ParseWithCache(text, "", &avro.SchemaCache{})
+	cache := &avro.SchemaCache{}
+	defined := map[string]bool{}
+	for i, dep := range deps {
+		if _, err := avro.ParseWithCache(dep, "", cache); err != nil {
+			return nil, fmt.Errorf("parse reference %d: %w", i, err)
+		}
+		var doc any
+		if json.Unmarshal([]byte(dep), &doc) == nil {
+			var ignored []string
+			collectNames(doc, "", defined, &ignored)
+		}
+	}
+	s, err = avro.ParseWithCache(text, "", cache)
 	if err != nil {
 		return nil, fmt.Errorf("parse schema: %w", err)
 	}
@@ -41,7 +61,6 @@ func Parse(text string) (s avro.Schema, err error) {
 	}
 	var doc any
 	if json.Unmarshal([]byte(text), &doc) == nil {
-		defined := map[string]bool{}
 		var refs []string
 		collectNames(doc, "", defined, &refs)
 		for _, r := range refs {
