@@ -97,6 +97,6 @@ func (r *Runner) WaitFor(ctx context.Context, name string, t Token, timeout time
 			return fmt.Errorf("projection %s: wait: %w", name, ctx.Err())
 		case <-tm.C:
 		}
-		delay = min(delay*2, 10*time.Millisecond)
+		delay = min(delay*2, 20*time.Millisecond)
 	}
 }

@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if clock == nil {
 		clock = time.Now
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := newPool(ctx, cfg.DatabaseURL, 16)
 	if err != nil {
 		return fmt.Errorf("order: database: %w", err)
 	}
@@ -287,3 +287,17 @@ func Run(ctx context.Context, cfg Config) error {
 
 // DefaultCommands is the command handlers' default configuration.
 func DefaultCommands() command.Config { return command.DefaultConfig }
+
+// newPool opens a pool with up to maxConns connections unless the
+// URL sets pool_max_conns (pgx's default, max(4, CPUs), queues concurrent
+// commands on a small machine).
+func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		pc.MaxConns = max(pc.MaxConns, maxConns)
+	}
+	return pgxpool.NewWithConfig(ctx, pc)
+}

@@ -122,11 +122,18 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer shutdown(context.WithoutCancel(ctx)) //nolint:errcheck
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	// Two pools: the consumer's transactions never wait behind queries that
+	// poll for a position token, and the other way round.
+	pool, err := newPool(ctx, cfg.DatabaseURL, 8)
 	if err != nil {
 		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer pool.Close()
+	queryPool, err := newPool(ctx, cfg.DatabaseURL, 12)
+	if err != nil {
+		return fmt.Errorf("projector: database: %w", err)
+	}
+	defer queryPool.Close()
 	if _, err := eventstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("projector: event store migrations: %w", err)
 	}
@@ -180,7 +187,7 @@ func Run(ctx context.Context, cfg Config) error {
 		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
 	}
 	srv := grpc.NewServer(opts...)
-	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(adapters.NewReadModel(pool, runner), query.Config{WaitTimeout: cfg.WaitTimeout})))
+	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(adapters.NewReadModel(queryPool, projection.NewRunner(queryPool, Projections()...)), query.Config{WaitTimeout: cfg.WaitTimeout})))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
@@ -239,4 +246,17 @@ func Run(ctx context.Context, cfg Config) error {
 		srv.Stop()
 	}
 	return runErr
+}
+
+// newPool opens a pool with up to maxConns connections unless the URL sets
+// pool_max_conns.
+func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		pc.MaxConns = max(pc.MaxConns, maxConns)
+	}
+	return pgxpool.NewWithConfig(ctx, pc)
 }
