@@ -29,20 +29,29 @@ export ORDER_GRPC_ADDR=${ORDER_GRPC_ADDR:-127.0.0.1:50051}
 export ORDER_METRICS_ADDR=${ORDER_METRICS_ADDR:-127.0.0.1:9465}
 export QUERY_GRPC_ADDR=${QUERY_GRPC_ADDR:-127.0.0.1:50052}
 export PROJECTOR_METRICS_ADDR=${PROJECTOR_METRICS_ADDR:-127.0.0.1:9466}
+export PAYMENT_METRICS_ADDR=${PAYMENT_METRICS_ADDR:-127.0.0.1:9467}
+export INVENTORY_METRICS_ADDR=${INVENTORY_METRICS_ADDR:-127.0.0.1:9468}
+export SAGA_METRICS_ADDR=${SAGA_METRICS_ADDR:-127.0.0.1:9469}
 
 # binary|go package
 BUILDS=(
 	"strata|./tools/strata"
 	"order|./services/order"
 	"projector|./services/projector"
+	"payment|./services/payment"
+	"inventory|./services/inventory"
+	"saga|./services/saga"
 	"demo|./tools/demo"
 )
 
 # name|binary|arguments (word-split). Start order matters: the relay first.
 SERVICES=(
-	"relay|strata|relay --progress 0"
+	"relay|strata|relay --progress 0 --metrics-addr ${RELAY_METRICS_ADDR:-127.0.0.1:9464} --env-file $RUN/relay.env"
 	"order|order|--env-file $RUN/order.env"
 	"projector|projector|--env-file $RUN/projector.env"
+	"payment|payment|--env-file $RUN/payment.env"
+	"inventory|inventory|--env-file $RUN/inventory.env"
+	"saga|saga|--env-file $RUN/saga.env"
 )
 
 build() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/observe"
 )
 
 const relaySummary = "relay the event store's global log to Kafka (the outbox relay)"
@@ -60,11 +61,13 @@ KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "event store PostgreSQL URL (default $DATABASE_URL)")
 	regURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "schema registry URL (default $SCHEMA_REGISTRY_URL)")
 	name := fs.String("name", "default", "relay name (checkpoint and lease)")
-	batch := fs.Int("batch", 500, "events per log read")
-	inflight := fs.Int("max-in-flight", 10000, "unacknowledged events at most")
+	batch := fs.Int("batch", 0, "events per log read (0: default 2000)")
+	inflight := fs.Int("max-in-flight", 0, "unacknowledged events at most (0: default 50000)")
 	progress := fs.Duration("progress", 2*time.Second, "print progress this often (0: never)")
 	topicPrefix := fs.String("topic-prefix", "", "prefix of every topic name (tests, shared clusters)")
 	verbose := fs.Bool("v", false, "debug logs on stderr")
+	metricsAddr := fs.String("metrics-addr", os.Getenv("RELAY_METRICS_ADDR"), "serve Prometheus /metrics here, e.g. 127.0.0.1:9464 (default $RELAY_METRICS_ADDR; empty: off)")
+	envFile := fs.String("env-file", "", "write export RELAY_METRICS_ADDR=... here once listening (make env)")
 	props, brokers, err := kafkaFlags(fs)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
@@ -128,6 +131,31 @@ KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
 			}
 			fmt.Fprintf(stdio.Out, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f\n",
 				*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds)
+		}
+	}
+	if *metricsAddr != "" {
+		reg := observe.NewRegistry()
+		mm := messaging.NewMetrics()
+		if err := mm.Register(reg); err != nil {
+			fmt.Fprintf(stdio.Err, "strata relay: metrics: %v\n", err)
+			return ExitFail
+		}
+		if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
+			fmt.Fprintf(stdio.Err, "strata relay: metrics: %v\n", err)
+			return ExitFail
+		}
+		cfg.Metrics = mm
+		ms, err := observe.ServeMetrics(*metricsAddr, reg)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+			return ExitUsage
+		}
+		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		if *envFile != "" {
+			if err := os.WriteFile(*envFile, fmt.Appendf(nil, "export RELAY_METRICS_ADDR=%s\n", ms.Addr()), 0o644); err != nil {
+				fmt.Fprintf(stdio.Err, "strata relay: env file: %v\n", err)
+				return ExitUsage
+			}
 		}
 	}
 	r, err := messaging.NewRelay(cfg)
