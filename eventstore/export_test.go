@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,8 +27,19 @@ func (s *Store) AppendInTx(ctx context.Context, tx pgx.Tx, stream, streamType st
 		p.UserIds = append(p.UserIds, e.UserID)
 		p.Traceparents = append(p.Traceparents, e.TraceParent)
 	}
-	if _, err := s.q.WithTx(tx).AppendEvents(ctx, p); err != nil {
-		return err
+	// A stream created after the statement's snapshot makes the statement
+	// refuse (no rows); Store.Append looks and runs it again, so do we.
+	for attempt := 1; ; attempt++ {
+		rows, err := s.q.WithTx(tx).AppendEvents(ctx, p)
+		if err != nil {
+			return err
+		}
+		if len(rows) == len(events) {
+			break
+		}
+		if attempt == 3 {
+			return fmt.Errorf("append in tx to %s refused %d times", stream, attempt)
+		}
 	}
 	_, err := tx.Exec(ctx, "SELECT pg_notify('"+NotifyChannel+"', '')")
 	return err
