@@ -131,9 +131,18 @@ func (l *linter) file(f *File) {
 			l.field(f, v)
 		}
 	})
-	if f.Err != nil {
+	if f.Err != nil && !l.explained(f) {
 		l.parseError(f)
 	}
+}
+
+// explained reports that f's parse error is an invalid default already
+// reported, with its line, by the DEFAULT rule.
+func (l *linter) explained(f *File) bool {
+	if !strings.Contains(f.Err.Error(), "invalid default") {
+		return false
+	}
+	return slices.ContainsFunc(l.out, func(x Finding) bool { return x.Path == f.Path && x.Rule == RuleDefault })
 }
 
 func (l *linter) parseError(f *File) {

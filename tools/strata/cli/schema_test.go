@@ -184,6 +184,17 @@ func TestSchemaLintCommand(t *testing.T) {
 	if code != ExitOK || out != "" {
 		t.Errorf("single clean file: exit %d\n%s", code, out)
 	}
+	// JSON, and an absolute file path.
+	code, out, _ = run(t, "schema", "lint", "--format", "json", filepath.Join(dir, "schemas", "avro", "order", "OrderPlaced.avsc"))
+	var findings []struct {
+		Path, Rule, Message string
+		Line                int
+	}
+	if err := json.Unmarshal([]byte(out), &findings); err != nil || code != ExitFail || len(findings) != 2 ||
+		findings[0].Line != 9 || !strings.HasSuffix(findings[0].Path, "/schemas/avro/order/OrderPlaced.avsc") ||
+		!filepath.IsAbs(findings[0].Path) {
+		t.Errorf("json: exit %d, %v, %+v\n%s", code, err, findings, out)
+	}
 	if code, _, _ := run(t, "schema", "lint", "--root", dir, "no/such/dir"); code != ExitUsage {
 		t.Errorf("missing path: exit %d", code)
 	}
