@@ -30,11 +30,12 @@ type RelayConfig struct {
 	Kafka KafkaConfig
 	// Route chooses each event's topic. Default DefaultRoute.
 	Route Route
-	// BatchSize is how many events one read of the log returns. Default 500.
+	// BatchSize is how many events one read of the log returns. Default 2000
+	// (each read pays a fixed cost for the commit-order horizon).
 	BatchSize int
 	// MaxInFlight bounds produced-but-unacknowledged events (the memory the
 	// relay uses while Kafka is slow or down, and the window of duplicates
-	// after a crash). Default 10000.
+	// after a crash). Default 50000.
 	MaxInFlight int
 	// IdleWait is the longest wait for new events when the log is drained.
 	// Default 100ms.
@@ -61,6 +62,21 @@ type RelayConfig struct {
 	ProgressEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnDelivered, when set, is called from the relay's goroutine for every
+	// event Kafka acknowledged (keep it fast): tracing, audits, benchmarks.
+	OnDelivered func(Delivery)
+}
+
+// Delivery describes one acknowledged event.
+type Delivery struct {
+	Cursor     Cursor
+	EventID    string
+	Topic      string
+	Partition  int32
+	Offset     int64
+	RecordedAt time.Time
+	SentAt     time.Time
+	AckedAt    time.Time
 }
 
 // RelayProgress is a snapshot of a running relay.
@@ -113,10 +129,10 @@ func (c *RelayConfig) defaults() {
 		c.Route = DefaultRoute
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 500
+		c.BatchSize = 2000
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 10000
+		c.MaxInFlight = 50000
 	}
 	if c.BatchSize > c.MaxInFlight {
 		c.BatchSize = c.MaxInFlight
@@ -307,42 +323,64 @@ type leadState struct {
 	lagEvents  int64
 }
 
+// batch is one read of the log, or the error that ended reading.
+type batch struct {
+	events []LogEvent
+	err    error
+}
+
+// loop produces what the reader goroutine reads, collects delivery reports
+// and moves the checkpoint. Reading the next batch overlaps producing and
+// acknowledging the previous ones; in flight stays below MaxInFlight plus
+// one batch, plus the two batches the reader may hold.
 func (s *leadState) loop(ctx context.Context) error {
 	cfg := &s.r.cfg
 	s.lagEvents = -1
 	s.lastPing = cfg.Now()
+	rctx, cancel := context.WithCancel(ctx)
+	batches := make(chan batch, 2)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		s.readLoop(rctx, s.read, batches)
+	}()
+	defer func() {
+		cancel()
+		<-readerDone
+	}()
+	tick := time.NewTicker(min(cfg.CheckpointEvery, cfg.ProgressEvery, cfg.IdleWait))
+	defer tick.Stop()
 	for {
-		if ctx.Err() != nil {
-			return s.shutdown()
-		}
-		drained := false
+		var in <-chan batch
 		if s.failed == nil && s.inflight < cfg.MaxInFlight {
-			n, err := s.readAndProduce(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return s.shutdown()
-				}
-				s.failed = err
-			}
-			drained = n == 0
+			in = batches
 		}
-		// Wait for delivery reports, new events or the clock.
-		switch {
-		case s.failed != nil && s.inflight == 0:
+		select {
+		case <-ctx.Done():
+			return s.shutdown()
+		case b := <-in:
+			if b.err != nil {
+				s.failed = b.err
+				break
+			}
+			for i := range b.events {
+				if err := s.produce(ctx, &b.events[i]); err != nil {
+					s.failed = err
+					break
+				}
+				s.read = b.events[i].Cursor
+			}
+		case ev := <-s.deliveries:
+			s.delivered(ev)
+		case <-tick.C:
+		}
+		s.collect()
+		if s.failed != nil && s.inflight == 0 {
 			if err := s.checkpoint(ctx, true); err != nil {
 				return errors.Join(s.failed, err)
 			}
 			return s.failed
-		case s.inflight >= cfg.MaxInFlight || (s.failed != nil):
-			s.await(ctx, cfg.IdleWait)
-		case drained && s.inflight > 0:
-			s.await(ctx, cfg.IdleWait)
-		case drained:
-			if err := s.idle(ctx); err != nil {
-				return err
-			}
 		}
-		s.collect()
 		if err := s.checkpoint(ctx, false); err != nil {
 			s.failed = err
 			return s.shutdown()
@@ -351,22 +389,32 @@ func (s *leadState) loop(ctx context.Context) error {
 	}
 }
 
-// readAndProduce reads one batch after s.read and hands it to the producer.
-func (s *leadState) readAndProduce(ctx context.Context) (int, error) {
+// readLoop reads the log after cursor and hands batches to out until ctx
+// is done or a read fails; when the log is drained it waits for an append.
+func (s *leadState) readLoop(ctx context.Context, cursor Cursor, out chan<- batch) {
 	cfg := &s.r.cfg
-	n := min(cfg.BatchSize, cfg.MaxInFlight-s.inflight)
-	events, err := cfg.Log.ReadLog(ctx, s.read, n)
-	if err != nil {
-		return 0, fmt.Errorf("relay read log: %w", err)
-	}
-	for i := range events {
-		e := &events[i]
-		if err := s.produce(ctx, e); err != nil {
-			return i, err
+	for ctx.Err() == nil {
+		events, err := cfg.Log.ReadLog(ctx, cursor, cfg.BatchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				select {
+				case out <- batch{err: fmt.Errorf("relay read log: %w", err)}:
+				case <-ctx.Done():
+				}
+			}
+			return
 		}
-		s.read = e.Cursor
+		if len(events) == 0 {
+			s.idle(ctx)
+			continue
+		}
+		select {
+		case out <- batch{events: events}:
+			cursor = events[len(events)-1].Cursor
+		case <-ctx.Done():
+			return
+		}
 	}
-	return len(events), nil
 }
 
 func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
@@ -487,6 +535,11 @@ func (s *leadState) delivered(ev kafka.Event) {
 		return
 	}
 	s.r.acked++
+	if cfg.OnDelivered != nil {
+		cfg.OnDelivered(Delivery{Cursor: sl.cursor, EventID: sl.eventID, Topic: sl.topic,
+			Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset),
+			RecordedAt: sl.recordedAt, SentAt: sl.sentAt, AckedAt: now})
+	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.RelayProduced.WithLabelValues(cfg.Name, sl.topic).Inc()
 		cfg.Metrics.ProduceLatency.WithLabelValues(cfg.Name).Observe(now.Sub(sl.sentAt).Seconds())
@@ -530,18 +583,17 @@ func (s *leadState) checkpoint(ctx context.Context, force bool) error {
 	return nil
 }
 
-// idle waits for new events when the log is drained and nothing is in flight.
-func (s *leadState) idle(ctx context.Context) error {
+// idle waits for new events when the log is drained (reader goroutine).
+func (s *leadState) idle(ctx context.Context) {
 	cfg := &s.r.cfg
 	if w, ok := cfg.Log.(LogWaiter); ok {
 		if err := w.WaitForAppend(ctx, cfg.IdleWait); err != nil && ctx.Err() == nil {
 			cfg.Logger.Debug("relay wait", "err", err)
 			sleep(ctx, cfg.IdleWait)
 		}
-		return nil
+		return
 	}
 	sleep(ctx, cfg.IdleWait)
-	return nil
 }
 
 // shutdown waits for in-flight deliveries (bounded) and stores the

@@ -7,6 +7,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 )
 
+// timedLog measures the relay's reads of the global log (breakdown).
 type timedLog struct {
 	*messaging.StoreLog
 	reads int
