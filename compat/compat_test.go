@@ -193,11 +193,11 @@ func FuzzReaderWriter(f *testing.F) {
 		`{"type":"record","name":"N","fields":[{"name":"n","type":["null","N"]},{"name":"e","type":{"type":"enum","name":"E","symbols":["A"]},"default":"A"}]}`)
 	f.Add(`{"type":"fixed","name":"F","size":4}`, `{"type":"fixed","name":"G","size":8,"aliases":["F"]}`)
 	f.Fuzz(func(t *testing.T, a, b string) {
-		sa, err := avro.ParseWithCache(a, "", &avro.SchemaCache{})
+		sa, err := compat.Parse(a)
 		if err != nil {
 			return
 		}
-		sb, err := avro.ParseWithCache(b, "", &avro.SchemaCache{})
+		sb, err := compat.Parse(b)
 		if err != nil {
 			return
 		}

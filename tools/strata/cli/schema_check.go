@@ -101,6 +101,9 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return fail(stdio, "check", err)
 	}
+	for _, name := range cfg.unknownSubjects(work) {
+		fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
+	}
 
 	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}}
 	var previous previousFunc

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 
@@ -93,4 +94,17 @@ func (c *subjectsConfig) topic(f *schemalint.File) string {
 		return s.Topic
 	}
 	return c.TopicPrefix + f.Domain
+}
+
+// unknownSubjects lists configured subjects that no schema file defines as a
+// subject (a typo, or a contract removed without its configuration).
+func (c *subjectsConfig) unknownSubjects(set *schemalint.Set) []string {
+	var out []string
+	for name := range c.Subjects {
+		if f := set.Lookup(name); f == nil || !f.IsSubject() {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -38,6 +38,9 @@ func runSchemaRegister(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return fail(stdio, "register", err)
 	}
+	for _, name := range cfg.unknownSubjects(work) {
+		fmt.Fprintf(stdio.Err, "strata schema register: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
+	}
 	for _, f := range work.Files {
 		if f.Err != nil {
 			return fail(stdio, "register", fmt.Errorf("%s does not parse (run strata schema lint): %w", f.Path, f.Err))
