@@ -150,13 +150,13 @@ func (DailySales) Apply(ctx context.Context, tx pgx.Tx, t projection.Tables, ev 
 	switch e := ev.Data.(type) {
 	case *events.OrderPlaced:
 		day := e.PlacedAt.UTC().Format(time.DateOnly)
-		if _, err := tx.Exec(ctx, `INSERT INTO `+orders+` (order_id, day, currency, total) VALUES ($1, $2, $3, $4)`,
-			e.OrderID, day, e.Currency, e.TotalAmount); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO `+sales+` (day, currency, orders_placed, gross_amount) VALUES ($1, $2, 1, $3)
+		// One round trip: remember the order's day and total, count it. The
+		// day's row is a hot row shared by every order of the day, so it is
+		// written last, just before commit (see projector.Projections order).
+		_, err := tx.Exec(ctx, `WITH o AS (INSERT INTO `+orders+` (order_id, day, currency, total) VALUES ($1, $2, $3, $4))
+			INSERT INTO `+sales+` (day, currency, orders_placed, gross_amount) VALUES ($2, $3, 1, $4)
 			ON CONFLICT (day, currency) DO UPDATE SET orders_placed = `+sales+`.orders_placed + 1,
-			gross_amount = `+sales+`.gross_amount + EXCLUDED.gross_amount`, day, e.Currency, e.TotalAmount)
+			gross_amount = `+sales+`.gross_amount + EXCLUDED.gross_amount`, e.OrderID, day, e.Currency, e.TotalAmount)
 		return err
 	case *events.OrderConfirmed:
 		orderID, column = e.OrderID, "orders_confirmed = orders_confirmed + 1"
