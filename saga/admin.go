@@ -159,3 +159,26 @@ func CountByStatus(ctx context.Context, q Querier) (map[[2]string]int, error) {
 
 // IsNotFound reports whether err means no such saga.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// CountByStatusFor counts the sagas with the given ids by status (ids with
+// no saga are not counted).
+func CountByStatusFor(ctx context.Context, q Querier, ids []string) (map[Status]int, error) {
+	rows, err := q.Query(ctx, `SELECT status, count(*) FROM saga.instances WHERE id = ANY($1) GROUP BY 1`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("count sagas: %w", err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count sagas: %w", err)
+		}
+		out[Status(s)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count sagas: %w", err)
+	}
+	return out, nil
+}

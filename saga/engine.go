@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/stratahq/strata/observe"
 )
 
 // DB is what the engine needs from PostgreSQL: a *pgxpool.Pool satisfies it.
@@ -268,9 +270,15 @@ func (e *Engine) write(ctx context.Context, tx pgx.Tx, o outcome) error {
 		headers := map[string]string{
 			HeaderSagaID: o.inst.ID, HeaderSagaType: o.inst.Type, HeaderSagaStep: step, HeaderSagaKind: string(kind),
 		}
-		// The trace of the reply or event being handled continues in the
-		// participant: a W3C traceparent header when ctx carries a span.
+		// The trace and the correlation of the reply or event being handled
+		// continue in the participant: a W3C traceparent header when ctx
+		// carries a span, and the correlation id ctx carries (the client's,
+		// from the command that started the flow; the transport falls back to
+		// the saga id).
 		propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(headers))
+		if c := observe.CorrelationID(ctx); c != "" {
+			headers[HeaderCorrelationID] = c
+		}
 		b.Queue(`INSERT INTO saga.outbox (saga_id, command_id, topic, msg_key, msg_type, payload, headers, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 			o.inst.ID, s.CommandID, s.Command.Topic, s.Command.Key, s.Command.Type, payload, mustJSON(headers), now)

@@ -17,6 +17,9 @@ const (
 	HeaderSagaType = "saga-type"
 	HeaderSagaStep = "saga-step"
 	HeaderSagaKind = "saga-kind"
+	// HeaderCorrelationID overrides the transport's correlation-id (the saga
+	// id) with the correlation id of the flow that started the saga.
+	HeaderCorrelationID = "correlation-id"
 )
 
 // Message is one command taken from the outbox for a transport to deliver.

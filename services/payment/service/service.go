@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(metrics.Collectors()...)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
-		Kafka: cfg.Kafka, DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
+		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
@@ -169,4 +169,16 @@ func Run(ctx context.Context, cfg Config) error {
 	log.InfoContext(ctx, "payment service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"decline_customers", cfg.Faults.DeclineCustomers, "fail_refunds", cfg.Faults.FailRefunds, "reply_delay", cfg.Faults.ReplyDelay)
 	return consumer.Run(ctx)
+}
+
+// consumerKafka lets the consumer subscribe to topics that do not exist yet
+// (on a fresh stack the reply topics appear only when the first event is
+// relayed): the broker creates them on subscription, and new topics are
+// noticed within 5s instead of librdkafka's default 5 minutes.
+func consumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
+	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
 }

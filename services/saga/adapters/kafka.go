@@ -131,13 +131,20 @@ func (t *KafkaTransport) Send(ctx context.Context, msgs []saga.Message) error {
 	done := make(chan kafka.Event, len(msgs))
 	for _, m := range msgs {
 		topic := t.topicPrefix + m.Topic
+		corr := m.Headers[saga.HeaderCorrelationID]
+		if corr == "" {
+			corr = m.Key
+		}
 		headers := []kafka.Header{
 			{Key: messaging.HeaderEventID, Value: []byte(m.ID)},
 			{Key: messaging.HeaderEventType, Value: []byte(m.Type)},
-			{Key: messaging.HeaderCorrelationID, Value: []byte(m.Key)},
+			{Key: messaging.HeaderCorrelationID, Value: []byte(corr)},
 			{Key: messaging.HeaderContentType, Value: []byte(messaging.ContentTypeAvro)},
 		}
 		for k, v := range m.Headers {
+			if k == saga.HeaderCorrelationID {
+				continue
+			}
 			headers = append(headers, kafka.Header{Key: k, Value: []byte(v)})
 		}
 		err := t.p.Produce(&kafka.Message{

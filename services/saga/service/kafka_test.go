@@ -47,7 +47,9 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	createTopics(t, ctx, brokers, prefix)
+	// No topic exists beforehand, as on a fresh stack: the services must
+	// cope with subscribing to topics that appear later.
+	deleteTopicsAtEnd(t, brokers, prefix)
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +105,8 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	orderStream := orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
 	orders := ordercmd.New(orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
 	orderConsumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
-		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, Kafka: kcfg, DB: pool,
+		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, DB: pool,
+		Kafka:    messaging.KafkaConfig{"bootstrap.servers": brokers, "allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"},
 		Registry: messaging.NewRegistryClient(regURL), Decoder: messaging.NewResolvingDecoder(types),
 		Router: orderports.CommandRouter(types, orders, slog.Default()),
 	})
@@ -201,27 +204,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	}
 }
 
-func createTopics(t *testing.T, ctx context.Context, brokers, prefix string) {
-	t.Helper()
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var specs []kafka.TopicSpecification
-	for _, name := range []string{"events.order", "events.payment", "events.inventory", "events.stock",
-		"commands.order", "commands.payment", "commands.inventory", "events.saga"} {
-		specs = append(specs, kafka.TopicSpecification{Topic: prefix + name, NumPartitions: 3, ReplicationFactor: 1})
-	}
-	res, err := admin.CreateTopics(ctx, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Error.Code() != kafka.ErrNoError && r.Error.Code() != kafka.ErrTopicAlreadyExists {
-			t.Fatalf("create topic %s: %v", r.Topic, r.Error)
-		}
-	}
+func deleteTopicsAtEnd(t *testing.T, brokers, prefix string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -231,8 +214,9 @@ func createTopics(t *testing.T, ctx context.Context, brokers, prefix string) {
 		}
 		defer a.Close()
 		var names []string
-		for _, s := range specs {
-			names = append(names, s.Topic, s.Topic+".dlq")
+		for _, name := range []string{"events.order", "events.payment", "events.inventory", "events.stock",
+			"commands.order", "commands.payment", "commands.inventory", "events.saga"} {
+			names = append(names, prefix+name, prefix+name+".dlq")
 		}
 		_, _ = a.DeleteTopics(ctx, names)
 	})
@@ -263,7 +247,7 @@ func probeTopic(ctx context.Context, brokers, topic, typePrefix, step string) er
 			h[x.Key] = string(x.Value)
 		}
 		if !strings.HasPrefix(h[messaging.HeaderEventType], typePrefix) || h[messaging.HeaderEventID] == "" ||
-			h[messaging.HeaderCorrelationID] != string(m.Key) || h[saga.HeaderSagaStep] != step {
+			h[messaging.HeaderCorrelationID] == "" || h[saga.HeaderSagaID] != string(m.Key) || h[saga.HeaderSagaStep] != step {
 			return fmt.Errorf("%s: headers %v", topic, h)
 		}
 		return nil

@@ -187,7 +187,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
-		Kafka: cfg.Kafka, DB: pool, Registry: regClient,
+		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: regClient,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
@@ -224,4 +224,16 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// consumerKafka lets the consumer subscribe to topics that do not exist yet
+// (on a fresh stack the reply topics appear only when the first event is
+// relayed): the broker creates them on subscription, and new topics are
+// noticed within 5s instead of librdkafka's default 5 minutes.
+func consumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
+	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
 }
