@@ -297,6 +297,9 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "messages on Kafka: unknown (%v)\n", err)
 	}
+	var ids []string // the fulfilment sagas (docs/sagas.md) of this run's orders
+	st.byStatus.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+	printSagaOutcomes(ctx, out, c.dbURL, ids, 60*time.Second)
 	if f := st.failed.Load(); f > 0 {
 		return fmt.Errorf("%d commands or reads failed; first: %v", f, st.firstErr.Load())
 	}
