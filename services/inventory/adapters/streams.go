@@ -9,6 +9,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/domain/reservation"
@@ -61,7 +62,7 @@ func NewStocks(store *eventstore.Store, types *serde.Registry) (*Stocks, error) 
 // Execute implements command.Stocks.
 func (s *Stocks) Execute(ctx context.Context, productID string, meta command.Meta, decide func(*stock.Stock) ([]any, error)) error {
 	stream := StockStreamID(productID)
-	_, err := s.repo.Execute(ctx, stream, eventstore.Command[*stock.Stock](decide), options(meta, stream)...)
+	_, err := s.repo.Execute(ctx, stream, eventstore.Command[*stock.Stock](decide), options(ctx, meta, stream)...)
 	return err
 }
 
@@ -103,18 +104,18 @@ func (r *Reservations) Load(ctx context.Context, reservationID string) (*reserva
 // Execute implements command.Reservations.
 func (r *Reservations) Execute(ctx context.Context, reservationID string, meta command.Meta, decide func(*reservation.Reservation) ([]any, error)) error {
 	stream := ReservationStreamID(reservationID)
-	_, err := r.repo.Execute(ctx, stream, eventstore.Command[*reservation.Reservation](decide), options(meta, stream)...)
+	_, err := r.repo.Execute(ctx, stream, eventstore.Command[*reservation.Reservation](decide), options(ctx, meta, stream)...)
 	return err
 }
 
-func options(meta command.Meta, stream string) []eventstore.ExecOption {
+func options(ctx context.Context, meta command.Meta, stream string) []eventstore.ExecOption {
 	key := meta.CommandID
 	if key != "" {
 		key += "/" + meta.Part
 	}
 	return []eventstore.ExecOption{
 		eventstore.WithEventIDs(func(i int) uuid.UUID { return EventID(key, stream, i) }),
-		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID}),
+		eventstore.WithMetadata(eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CommandID, TraceParent: observe.TraceParent(ctx)}),
 		eventstore.WithConflictRetries(20),
 	}
 }
