@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,6 +62,9 @@ type history struct {
 	History []json.RawMessage `json:"history"`
 	New     json.RawMessage   `json:"new"`
 	Levels  map[string]string `json:"levels"`
+	// Pairwise[i]: "new_reads_v<i+1>", "v<i+1>_reads_new" verdicts and
+	// "details", the incompatibilities of both directions in that order.
+	Pairwise []map[string]any `json:"pairwise"`
 }
 
 func load[T any](t *testing.T, path string) T {
@@ -186,4 +190,46 @@ func TestConformanceHistories(t *testing.T) {
 		}
 	}
 	t.Logf("histories: %d x levels: verdict agrees %d/%d", len(hs), agree, total)
+}
+
+// TestConformanceHistoryPairs asserts both directions between the new schema
+// and each version of every reference history, with the details.
+func TestConformanceHistoryPairs(t *testing.T) {
+	ref := referenceDir(t)
+	hs := load[[]history](t, filepath.Join(ref, "histories.json"))
+	agree, total := 0, 0
+	for i, h := range hs {
+		next := parse(t, h.New)
+		if len(h.Pairwise) != len(h.History) {
+			t.Errorf("history %d: %d pairwise entries for %d versions", i, len(h.Pairwise), len(h.History))
+		}
+		for j, pw := range h.Pairwise {
+			total++
+			old := parse(t, h.History[j])
+			fwd := compat.ReaderWriter(next, old) // new reads v
+			bwd := compat.ReaderWriter(old, next) // v reads new
+			verdict := func(p []compat.Incompatibility) string {
+				if len(p) > 0 {
+					return "incompatible"
+				}
+				return "compatible"
+			}
+			wantNew, _ := pw[fmt.Sprintf("new_reads_v%d", j+1)].(string)
+			wantOld, _ := pw[fmt.Sprintf("v%d_reads_new", j+1)].(string)
+			var want []string
+			if d, ok := pw["details"].([]any); ok {
+				for _, x := range d {
+					want = append(want, fmt.Sprint(x))
+				}
+			}
+			got := append(strs(fwd), strs(bwd)...)
+			if verdict(fwd) != wantNew || verdict(bwd) != wantOld || !slices.Equal(got, want) {
+				t.Errorf("history %d (%s) v%d: new reads v %s (want %s), v reads new %s (want %s)\n got: %q\nwant: %q",
+					i, h.Desc, j+1, verdict(fwd), wantNew, verdict(bwd), wantOld, got, want)
+				continue
+			}
+			agree++
+		}
+	}
+	t.Logf("history pairs: both directions and details agree %d/%d", agree, total)
 }
