@@ -30,6 +30,11 @@ type RelayConfig struct {
 	Kafka KafkaConfig
 	// Route chooses each event's topic. Default DefaultRoute.
 	Route Route
+	// Topics, when not zero, is used to create each topic the relay is about
+	// to produce to for the first time (EnsureTopics: partitions, replication
+	// factor, min.insync.replicas); zero leaves creation to the broker
+	// (auto.create.topics.enable and its defaults).
+	Topics TopicSettings
 	// BatchSize is how many events one read of the log returns. Default 2000
 	// (each read pays a fixed cost for the commit-order horizon).
 	BatchSize int
@@ -109,6 +114,9 @@ func (c *RelayConfig) Validate() error {
 	}
 	if c.BatchSize > 0 && c.MaxInFlight > 0 && c.BatchSize > c.MaxInFlight {
 		errs = append(errs, fmt.Errorf("relay: BatchSize %d > MaxInFlight %d: %w", c.BatchSize, c.MaxInFlight, ErrConfig))
+	}
+	if err := c.Topics.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("relay: %w", err))
 	}
 	if c.MinBackoff < 0 || c.MaxBackoff < 0 || (c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff) {
 		errs = append(errs, fmt.Errorf("relay: backoff bounds %v..%v: %w", c.MinBackoff, c.MaxBackoff, ErrConfig))
@@ -432,6 +440,11 @@ func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
 	name := cfg.Route(e)
 	topic, ok := s.topics[name]
 	if !ok {
+		if !cfg.Topics.IsZero() {
+			if err := EnsureTopics(ctx, cfg.Kafka, cfg.Topics, name); err != nil {
+				return fmt.Errorf("relay: %w", err)
+			}
+		}
 		topic = &name
 		s.topics[name] = topic
 	}

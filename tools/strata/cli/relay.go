@@ -55,6 +55,8 @@ the others wait and take over. Runs until interrupted.
 
 Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
 KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
+Topics it creates: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
+KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
 `)
 		fs.PrintDefaults()
 	}
@@ -94,6 +96,11 @@ KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
 		return ExitUsage
 	}
 	props.cfg["bootstrap.servers"] = *brokers
+	topics, err := messaging.TopicSettingsFromEnv(os.Environ())
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
 
 	pool, err := pgxpool.New(ctx, *dbURL)
 	if err != nil {
@@ -119,7 +126,7 @@ KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
 	}
 	cfg := messaging.RelayConfig{
 		Name: *name, Log: log, DB: pool, Registry: messaging.NewRegistryClient(*regURL),
-		Kafka: props.cfg, Route: route, BatchSize: *batch, MaxInFlight: *inflight,
+		Kafka: props.cfg, Route: route, Topics: topics, BatchSize: *batch, MaxInFlight: *inflight,
 		Logger: slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level})),
 	}
 	if *progress > 0 {
