@@ -731,4 +731,3 @@ func (b *bench) latencyVsSize(ctx context.Context) error {
 		fmt.Sprintf("%s vs %s", report.Ms(b2.Median()), report.Ms(b1.Median())))
 	return nil
 }
-
