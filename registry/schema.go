@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/stratahq/strata/compat"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -60,13 +61,10 @@ func parseAvro(text string, deps []string) (avro.Schema, error) {
 	if !json.Valid([]byte(text)) {
 		return nil, newError(CodeInvalidSchema, "Invalid schema: not JSON")
 	}
-	cache := &avro.SchemaCache{}
-	for i, dep := range deps {
-		if _, err := avro.ParseWithCache(dep, "", cache); err != nil {
-			return nil, newError(CodeInvalidSchema, "Invalid schema: reference %d does not parse: %v", i, err)
-		}
-	}
-	s, err := avro.ParseWithCache(text, "", cache)
+	// compat.ParseWithReferences is the parser the CI gate uses: panic-safe
+	// (hamba v2.31.0 crashes on some recursive defaults) and refusing names that
+	// hamba would resolve through aliases where Avro Java does not.
+	s, err := compat.ParseWithReferences(text, deps...)
 	if err != nil {
 		return nil, newError(CodeInvalidSchema, "Invalid schema %s: %v", abbreviate(text), err)
 	}
