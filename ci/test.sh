@@ -88,6 +88,21 @@ step_buf() {
 	fi
 }
 
+# --- the schema gate (issue 5) ------------------------------------------------
+STEPS=(generate buf schema "${STEPS[@]:2}")
+
+step_schema() {
+	# Lint, then check every changed subject at its level. On a branch that is
+	# the merge-base with main; on main itself (CI checks out main) it is the
+	# previous commit, so the change being landed is what gets checked.
+	local against=${SCHEMA_CHECK_AGAINST:-}
+	if [[ -z $against ]] && [[ $(git merge-base HEAD main 2>/dev/null) == "$(git rev-parse HEAD)" ]] &&
+		git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null; then
+		against=git:HEAD~1
+	fi
+	SCHEMA_CHECK_AGAINST=$against ci/schema-check.sh
+}
+
 # --- runner ------------------------------------------------------------------
 
 if [[ -n ${TEST_STEPS:-} ]]; then
