@@ -80,6 +80,8 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, query.ErrBadRequest):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, query.ErrUnavailable):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, query.ErrNotReached):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

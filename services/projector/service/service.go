@@ -34,7 +34,14 @@ import (
 
 // Config configures the projector; FromEnv fills it from the environment.
 type Config struct {
-	DatabaseURL       string
+	DatabaseURL string
+	// ReadDatabaseURL (READ_DATABASE_URL), when set, is a streaming replica
+	// of DatabaseURL the query API reads from; the projection still writes to
+	// DatabaseURL. ReadFallback (QUERY_READ_FALLBACK) says what queries do
+	// when the replica does not answer: "primary" (default) reads the
+	// primary instead, "fail" answers UNAVAILABLE.
+	ReadDatabaseURL   string
+	ReadFallback      string
 	Kafka             messaging.KafkaConfig
 	SchemaRegistryURL string
 	GRPCAddr          string // QUERY_GRPC_ADDR, default 127.0.0.1:50052
@@ -54,7 +61,8 @@ type Config struct {
 
 // FromEnv reads DATABASE_URL, KAFKA_BROKERS (and KAFKA_CONFIG_*), SCHEMA_REGISTRY_URL,
 // QUERY_GRPC_ADDR, PROJECTOR_METRICS_ADDR, PROJECTOR_GROUP, PROJECTOR_TOPICS,
-// QUERY_TLS_CERT, QUERY_TLS_KEY, OTEL_TRACES_EXPORTER.
+// QUERY_TLS_CERT, QUERY_TLS_KEY, OTEL_TRACES_EXPORTER, READ_DATABASE_URL,
+// QUERY_READ_FALLBACK.
 func FromEnv() (Config, error) {
 	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
 	if err != nil {
@@ -68,6 +76,8 @@ func FromEnv() (Config, error) {
 	}
 	return Config{
 		DatabaseURL:       get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		ReadDatabaseURL:   os.Getenv("READ_DATABASE_URL"),
+		ReadFallback:      get("QUERY_READ_FALLBACK", "primary"),
 		Kafka:             kc,
 		SchemaRegistryURL: get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
 		GRPCAddr:          get("QUERY_GRPC_ADDR", "127.0.0.1:50052"),
@@ -94,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if c.GRPCAddr == "" {
 		errs = append(errs, errors.New("projector: QUERY_GRPC_ADDR is empty"))
+	}
+	if c.ReadFallback != "" && c.ReadFallback != "primary" && c.ReadFallback != "fail" {
+		errs = append(errs, fmt.Errorf("projector: QUERY_READ_FALLBACK=%q: want primary or fail", c.ReadFallback))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("projector: set both QUERY_TLS_CERT and QUERY_TLS_KEY, or neither"))
@@ -134,6 +147,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("projector: database: %w", err)
 	}
 	defer queryPool.Close()
+	var replicaPool *pgxpool.Pool // nil: queries read the primary
+	if cfg.ReadDatabaseURL != "" {
+		if replicaPool, err = newPool(ctx, cfg.ReadDatabaseURL, 12); err != nil {
+			return fmt.Errorf("projector: read database: %w", err)
+		}
+		defer replicaPool.Close()
+	}
 	if _, err := eventstore.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("projector: event store migrations: %w", err)
 	}
@@ -166,6 +186,22 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := reg.Register(observe.NewProjectionStatusCollector(runner)); err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)
 	}
+	var readModel query.ReadModel = adapters.NewReadModel(queryPool, projection.NewRunner(queryPool, Projections()...))
+	if replicaPool != nil {
+		rr := adapters.NewReplicaReads(adapters.NewReadModel(replicaPool, projection.NewRunner(replicaPool, Projections()...)), readModel, cfg.ReadFallback != "fail")
+		reads := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_query_reads_total",
+			Help: "Query reads by database (replica, primary) and whether the primary answered because the replica did not (fallback).",
+		}, []string{"source", "fallback"})
+		if err := reg.Register(reads); err != nil {
+			return fmt.Errorf("projector: metrics: %w", err)
+		}
+		rr.OnRead = func(source string, fallback bool) { reads.WithLabelValues(source, fmt.Sprint(fallback)).Inc() }
+		if err := reg.Register(observe.NewReplicaLagCollector(queryPool, replicaPool, "read", "")); err != nil {
+			return fmt.Errorf("projector: metrics: %w", err)
+		}
+		readModel = rr
+	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
@@ -186,8 +222,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
 	}
+	// One request reads one database (replica or primary), so a position
+	// token waited for on one is never followed by a read on the other.
+	opts = append(opts, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(adapters.WithReadSession(ctx), req)
+	}))
 	srv := grpc.NewServer(opts...)
-	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(adapters.NewReadModel(queryPool, projection.NewRunner(queryPool, Projections()...)), query.Config{WaitTimeout: cfg.WaitTimeout})))
+	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(readModel, query.Config{WaitTimeout: cfg.WaitTimeout})))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
@@ -257,6 +298,10 @@ func newPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, er
 	}
 	if !strings.Contains(url, "pool_max_conns") {
 		pc.MaxConns = max(pc.MaxConns, maxConns)
+	}
+	if !strings.Contains(url, "connect_timeout") {
+		// A replica that is down must not hold queries for long before they fall back.
+		pc.ConnConfig.ConnectTimeout = 3 * time.Second
 	}
 	return pgxpool.NewWithConfig(ctx, pc)
 }

@@ -16,6 +16,9 @@ var (
 	ErrBadRequest = errors.New("query: bad request")
 	// ErrNotReached: the read model did not reach the position token in time.
 	ErrNotReached = errors.New("query: position not reached")
+	// ErrUnavailable: the database the query must read (a read replica
+	// without fallback) does not answer.
+	ErrUnavailable = errors.New("query: read database unavailable")
 )
 
 // Summary is one row of order_summaries.
