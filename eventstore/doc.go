@@ -24,8 +24,10 @@
 //
 // Global order. Positions come from an identity column and are not commit
 // order. Every row stores its transaction id (pg_current_xact_id()), and the
-// global log returns only rows of transactions older than the oldest in-flight
-// one, ordered by (tx_id, position) — the Cursor. A reader that continues from
+// global log returns only rows of transactions older than the oldest one still
+// in flight in this database (eventstore_horizon(); other databases'
+// transactions cannot write here and are ignored), ordered by
+// (tx_id, position) — the Cursor. A reader that continues from
 // its last Cursor never skips an event that commits late. The price: an open
 // transaction holds readers back; HeldBack measures it (export GapAge as the
 // held-gap-age metric). Appends to one stream take an advisory lock before
