@@ -18,7 +18,9 @@ func (r *Runner) Register(router *messaging.Router) {
 		messaging.HandleType(router, typ, func(ctx context.Context, tx pgx.Tx, msg messaging.Envelope, ev *any) error {
 			e := FromEnvelope(msg, *ev)
 			if err := r.Apply(ctx, tx, e); err != nil {
-				r.RecordFailure(ctx, e, err)
+				if ctx.Err() == nil { // a shutdown is not a failure of the projection
+					r.RecordFailure(context.WithoutCancel(ctx), e, err)
+				}
 				return err
 			}
 			return nil
