@@ -271,9 +271,12 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 		o.ignored = fmt.Sprintf("reply for %s %s, waiting for %s %s", r.Step, k, cur.Name, m.pendingKind(inst))
 		return nil
 	}
-	if r.CommandID != "" && r.CommandID != inst.PendingCmd {
+	if r.CommandID != "" && r.CommandID != inst.PendingCmd && m.sentBefore(inst.ID, r.CommandID) {
 		// An earlier attempt of the same compensation that succeeded late
 		// still counts (compensations are idempotent); anything else is stale.
+		// A reply caused by a command the saga never sent (the participant
+		// acted for someone else, e.g. the order was confirmed through its
+		// API) answers the step all the same: it is the participant's state.
 		if !(k == KindCompensation && r.Success) {
 			o.ignored = "reply to an earlier attempt " + r.CommandID
 			return nil
@@ -359,6 +362,17 @@ func (m *machine) doneEarly(o *outcome, r Reply) error {
 		o.notes = append(o.notes, "done_by_participant")
 	}
 	return nil
+}
+
+// sentBefore reports whether commandID is one this saga sent (command ids
+// are derived from the saga id and the step-log seq).
+func (m *machine) sentBefore(sagaID, commandID string) bool {
+	for seq := 1; seq < m.nextSeq; seq++ {
+		if CommandID(sagaID, seq) == commandID {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *machine) index(step string) int {

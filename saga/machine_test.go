@@ -234,6 +234,14 @@ func TestMachine(t *testing.T) {
 			m.reply("reserve", A, true)
 			m.reply("confirm", A, true)
 		}, StatusCompleted, []string{"Authorize", "Reserve", "Confirm"}},
+		{"confirmed through the API while the saga's own confirm is in flight: answered", func(m *memSaga) {
+			m.reply("pay", A, true)
+			m.reply("reserve", A, true)
+			// The order service refused the saga's ConfirmOrder (already
+			// confirmed); the OrderConfirmed it had emitted for the API's
+			// command arrives now, caused by a command the saga never sent.
+			m.do(event{kind: evReply, reply: Reply{SagaID: "s1", Step: "confirm", CommandID: "api-command", Success: true}})
+		}, StatusCompleted, []string{"Authorize", "Reserve", "Confirm"}},
 		{"earlier compensation attempt's late success counts", func(m *memSaga) {
 			m.reply("pay", A, false)
 			first := m.inst.PendingCmd

@@ -76,3 +76,30 @@ func TestFulfilmentOrderChangedThroughTheAPI(t *testing.T) {
 		t.Errorf("%d ConfirmOrder commands sent, want 1", n)
 	}
 }
+
+// The order is confirmed through the API while the saga's own ConfirmOrder is
+// in flight (and refused: already confirmed): the OrderConfirmed caused by the
+// API's command answers the saga's step.
+func TestFulfilmentConfirmedThroughTheAPIMidStep(t *testing.T) {
+	ctx := context.Background()
+	s := newShop(t, shortTimeouts)
+	s.setDrop("shop.order.ConfirmOrder", true)
+	id := s.place(ctx, "cmd-race", "lee", items("p-1")...)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.count("dropped:shop.order.ConfirmOrder") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the saga never asked to confirm")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := s.orders.ConfirmOrder(ctx, ordercmd.Meta{CommandID: "api-confirm-race"}, id, "pay-x", "res-x"); err != nil {
+		t.Fatal(err)
+	}
+	inst := s.waitStatus(ctx, id, saga.StatusCompleted, 4*time.Second) // well before the 5s step timeout
+	if inst.Reason != "" {
+		t.Errorf("reason %q", inst.Reason)
+	}
+	if st := s.check(ctx, id); st != order.Confirmed {
+		t.Fatalf("order %s", st)
+	}
+}
