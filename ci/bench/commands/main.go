@@ -154,7 +154,13 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("scratch database: %w", err)
 	}
 	defer drop()
-	pool, err := pgxpool.New(ctx, dbURL)
+	// The baseline appends through a pool as large as the order service's (16).
+	pc, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return err
+	}
+	pc.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return err
 	}
@@ -359,6 +365,7 @@ func run(ctx context.Context, o options) error {
 	r.AddCeiling("command -> read model p99 at the sustained rate (ms)", float64(rmLat.Quantile(0.99))/float64(time.Millisecond), 1000,
 		fmt.Sprintf("p50 %s, p99 %s at %s commands/s", report.Ms(rmLat.Median()), report.Ms(rmLat.Quantile(0.99)), report.Num(achieved)))
 	r.Fact("clients (closed loop)", fmt.Sprint(o.workers))
+	r.Fact("connections", "16 in the order service's pool and in the baseline's")
 	r.Fact("closed-loop phase", o.phase.String())
 	r.Fact("sustained phase", fmt.Sprintf("%v at %s commands/s requested (min of -max-rate, half the gRPC rate, 60%% of the projector's apply rate), %s achieved", o.sustain, report.Num(rate), report.Num(achieved)))
 	r.Fact("path", "order service, relay and projector in this process; PostgreSQL, Kafka and the schema registry of `make up`")
