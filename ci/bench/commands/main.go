@@ -311,7 +311,7 @@ func run(ctx context.Context, o options) error {
 
 	// Sustained: below the command path's and the projector's capacity, so
 	// latency is measured, not queueing.
-	rate := min(o.maxRate, grpcRate/2, applyRate*0.6)
+	rate := min(o.maxRate, grpcRate/2, applyRate*0.4)
 	report.Progress("sustained: %.0f commands/s for %v, each followed by a query with its position token", rate, o.sustain)
 	var cmdLat, rmLat report.Durations
 	var mu sync.Mutex
@@ -367,7 +367,7 @@ func run(ctx context.Context, o options) error {
 	r.Fact("clients (closed loop)", fmt.Sprint(o.workers))
 	r.Fact("connections", "16 in the order service's pool and in the baseline's")
 	r.Fact("closed-loop phase", o.phase.String())
-	r.Fact("sustained phase", fmt.Sprintf("%v at %s commands/s requested (min of -max-rate, half the gRPC rate, 60%% of the projector's apply rate), %s achieved", o.sustain, report.Num(rate), report.Num(achieved)))
+	r.Fact("sustained phase", fmt.Sprintf("%v at %s commands/s requested (min of -max-rate, half the gRPC rate, 40%% of the projector's apply rate), %s achieved", o.sustain, report.Num(rate), report.Num(achieved)))
 	r.Fact("path", "order service, relay and projector in this process; PostgreSQL, Kafka and the schema registry of `make up`")
 	r.Heading("Throughput (closed loop)")
 	r.Table([]string{"what", "per second"}, [][]string{
