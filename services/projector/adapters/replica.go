@@ -50,7 +50,8 @@ type sessionKey struct{}
 // readSession pins one request to one database.
 type readSession struct {
 	mu     sync.Mutex
-	source string // "", "replica" or "primary"
+	source   string // "", "replica" or "primary"
+	fallback bool   // source is the primary because the replica failed
 }
 
 // WithReadSession returns a context whose reads through ReplicaReads all go
@@ -91,7 +92,7 @@ func (r *ReplicaReads) do(ctx context.Context, f func(query.ReadModel) error) er
 		defer s.mu.Unlock()
 		switch s.source {
 		case "primary":
-			r.read("primary", false)
+			r.read("primary", s.fallback)
 			return f(r.primary)
 		case "replica":
 			r.read("replica", false)
@@ -100,7 +101,7 @@ func (r *ReplicaReads) do(ctx context.Context, f func(query.ReadModel) error) er
 	}
 	pin := func(src string) {
 		if s != nil {
-			s.source = src
+			s.source, s.fallback = src, src == "primary"
 		}
 	}
 	if r.fallback {

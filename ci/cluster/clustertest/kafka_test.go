@@ -1,0 +1,182 @@
+//go:build cluster
+
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// Load shape of the Kafka fault tests: n orders (2 events each) at rate
+// orders per second with a few concurrent clients.
+const (
+	loadOrders  = 240
+	loadRate    = 8
+	loadWorkers = 4
+)
+
+// describe returns partition -> (leader, ISR) of a topic from the admin
+// client's metadata.
+func describe(c *cluster, topic string) (map[int]int, map[int][]int, error) {
+	a, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": c.brokers})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	r, err := a.DescribeTopics(ctx, kafka.NewTopicCollectionOfTopicNames([]string{topic}))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(r.TopicDescriptions) != 1 {
+		return nil, nil, fmt.Errorf("describe %s: %d descriptions", topic, len(r.TopicDescriptions))
+	}
+	d := r.TopicDescriptions[0]
+	if d.Error.Code() != kafka.ErrNoError {
+		return nil, nil, fmt.Errorf("describe %s: %w", topic, d.Error)
+	}
+	leaders, isrs := map[int]int{}, map[int][]int{}
+	for _, p := range d.Partitions {
+		leaders[p.Partition] = -1
+		if p.Leader != nil {
+			leaders[p.Partition] = p.Leader.ID
+		}
+		for _, n := range p.Isr {
+			isrs[p.Partition] = append(isrs[p.Partition], n.ID)
+		}
+	}
+	return leaders, isrs, nil
+}
+
+// waitFullISR waits until every partition of topic has 3 in-sync replicas
+// (the restarted broker caught up) and returns how long that took.
+func waitFullISR(t *testing.T, c *cluster, topic string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		_, isrs, err := describe(c, topic)
+		full := err == nil && len(isrs) > 0
+		for _, isr := range isrs {
+			full = full && len(isr) == 3
+		}
+		if full {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s: ISR %v (%v) after %v, want 3 replicas in sync everywhere", topic, isrs, err, within)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// faultUnderLoad runs the steady order load, SIGKILLs the node victim()
+// names a quarter of the way in, restarts it half way, and checks that
+// nothing was lost, duplicated in effect or reordered.
+// victim may return a check to run while the node is down, before its restart.
+func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop) (string, func())) {
+	c := needCluster(t, false)
+	c.ensureUp(t)
+	if out, err := c.script(context.Background(), "up", "kafka-1", "kafka-2", "kafka-3"); err != nil {
+		t.Fatalf("cluster not up before the test: %v\n%s", err, out)
+	}
+	s := startShop(t, c, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	topic := s.prefix + "events.order"
+
+	var node string
+	var whileDown func()
+	var killedAt time.Time
+	restarted := make(chan error, 1)
+	var restartTook time.Duration
+	res := load(t, ctx, s, loadOrders, loadRate, loadWorkers, func(i int) {
+		switch i {
+		case loadOrders / 4:
+			node, whileDown = victim(t, c, s)
+			pid := c.kill(t, node)
+			killedAt = time.Now()
+			t.Logf("order %d: SIGKILL %s (pid %d); relay had delivered %d events", i, node, pid, s.delivered.Load())
+		case loadOrders / 2:
+			if whileDown != nil {
+				whileDown()
+			}
+			t.Logf("order %d: restarting %s (down %v); relay delivered %d events", i, node, time.Since(killedAt).Round(time.Millisecond), s.delivered.Load())
+			go func() {
+				start := time.Now()
+				out, err := c.script(ctx, "up", node)
+				restartTook = time.Since(start)
+				if err != nil {
+					err = fmt.Errorf("%w\n%s", err, out)
+				}
+				restarted <- err
+			}()
+		}
+	})
+	t.Logf("load: %d orders (%d commands) in %v, every command succeeded", loadOrders, 2*loadOrders, res.took.Round(time.Millisecond))
+	select {
+	case err := <-restarted:
+		if err != nil {
+			t.Fatalf("restart %s: %v", node, err)
+		}
+		t.Logf("%s answered again %v after the restart began", node, restartTook.Round(time.Millisecond))
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("%s did not come back within 5 minutes", node)
+	}
+	catchup := waitReadModel(t, ctx, s, loadOrders, 4*time.Minute)
+	t.Logf("read model complete %v after the load ended", catchup.Round(time.Millisecond))
+	verifyEffect(t, ctx, s, c, res.ids)
+	msgs, dups := verifyTopic(t, c, s, res.ids)
+	t.Logf("topic %s: %d messages for %d events, %d redelivered duplicates (absorbed by the projection), per-key order kept", topic, msgs, 2*loadOrders, dups)
+	isr := waitFullISR(t, c, topic, 3*time.Minute)
+	leaders, isrs, _ := describe(c, topic)
+	t.Logf("after the restart: leaders %v, ISR %v (full %v after the read model caught up)", leaders, isrs, isr.Round(time.Millisecond))
+}
+
+// One broker (not chosen for any partition in particular) is SIGKILLed under
+// a steady order load and brought back.
+func TestBrokerKilledUnderLoad(t *testing.T) {
+	faultUnderLoad(t, func(t *testing.T, c *cluster, s *shop) (string, func()) { return "kafka-2", nil })
+}
+
+// The leader of partition 0 of events.order is SIGKILLed mid-batch; the
+// partition moves to another in-sync replica and producing and consuming go on.
+func TestPartitionLeaderKilledUnderLoad(t *testing.T) {
+	faultUnderLoad(t, func(t *testing.T, c *cluster, s *shop) (string, func()) {
+		topic := s.prefix + "events.order"
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			leaders, isrs, err := describe(c, topic)
+			if err == nil && leaders[0] > 0 {
+				t.Logf("%s partition 0: leader %d, ISR %v; all leaders %v", topic, leaders[0], isrs[0], leaders)
+				old := leaders[0]
+				return fmt.Sprintf("kafka-%d", old), func() { waitNewLeader(t, c, topic, old) }
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no leader for %s partition 0: %v %v", topic, leaders, err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	})
+}
+
+// waitNewLeader waits (bounded) until partition 0 has a leader other than old.
+func waitNewLeader(t *testing.T, c *cluster, topic string, old int) {
+	t.Helper()
+	start := time.Now()
+	for {
+		leaders, isrs, err := describe(c, topic)
+		if err == nil && leaders[0] > 0 && leaders[0] != old {
+			t.Logf("%s partition 0: leader %d (ISR %v) while broker %d is down", topic, leaders[0], isrs[0], old)
+			return
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("%s partition 0: leader %v (%v) 60s after broker %d was killed", topic, leaders, err, old)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
