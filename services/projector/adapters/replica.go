@@ -49,7 +49,7 @@ type sessionKey struct{}
 
 // readSession pins one request to one database.
 type readSession struct {
-	mu     sync.Mutex
+	mu       sync.Mutex
 	source   string // "", "replica" or "primary"
 	fallback bool   // source is the primary because the replica failed
 }
