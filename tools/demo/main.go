@@ -59,6 +59,7 @@ type config struct {
 	topic                string
 	seed                 uint64
 	timeout              time.Duration
+	saga                 bool // the fulfilment saga confirms orders (sagas.go)
 }
 
 func run(ctx context.Context, args []string, out, errw io.Writer) int {
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) int {
 	fs.StringVar(&c.topic, "topic", "events.order", "topic whose messages are counted")
 	fs.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "random seed of the order mix")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "give up after this long")
+	fs.BoolVar(&c.saga, "saga", sagaRunning(), "the saga orchestrator runs: let it confirm orders (default: whether SAGA_METRICS_ADDR answers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -222,6 +224,9 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 			plans[i] = confirmCancel
 		}
 		reqs[i] = placeReq(rng)
+		if c.saga && plans[i] == stayPlaced {
+			reqs[i].CustomerId = declinedCustomer // the saga cancels it: payment declined
+		}
 	}
 	var done atomic.Int64
 	progressDone := make(chan struct{})
@@ -249,7 +254,7 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem; done.Add(1) }()
-			lifecycle(ctx, cl, st, reqs[i], plans[i])
+			lifecycle(ctx, cl, st, reqs[i], plans[i], c.saga)
 		}()
 	}
 	wg.Wait()
@@ -267,6 +272,10 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 	})
 	wantCounts := map[string]int{}
 	for _, p := range plans {
+		if c.saga && p == stayPlaced {
+			wantCounts["CANCELLED"]++
+			continue
+		}
 		wantCounts[[]string{"PLACED", "CONFIRMED", "SHIPPED", "CANCELLED", "CANCELLED"}[p]]++
 	}
 	fmt.Fprintf(out, "\n== summary (%s) ==\n", elapsed.Round(time.Millisecond))
@@ -311,7 +320,7 @@ func demo(ctx context.Context, c config, out io.Writer) error {
 	return nil
 }
 
-func lifecycle(ctx context.Context, cl clients, st *stats, req *orderv1.PlaceOrderRequest, p plan) {
+func lifecycle(ctx context.Context, cl clients, st *stats, req *orderv1.PlaceOrderRequest, p plan, saga bool) {
 	id, ok := cl.command(ctx, st, "", func(ctx context.Context) (*orderv1.CommandResult, error) {
 		r, err := cl.orders.PlaceOrder(ctx, req)
 		return r.GetResult(), err
@@ -320,7 +329,18 @@ func lifecycle(ctx context.Context, cl clients, st *stats, req *orderv1.PlaceOrd
 		return
 	}
 	steps := map[plan][]string{confirm: {"confirm"}, confirmShip: {"confirm", "ship"}, cancelPlaced: {"cancel"}, confirmCancel: {"confirm", "cancel"}}[p]
+	if saga && p == stayPlaced {
+		steps = []string{"cancelled by the saga"}
+	}
 	for _, s := range steps {
+		if saga && (s == "confirm" || s == "cancelled by the saga") {
+			// The fulfilment saga confirms (payment and stock done) or cancels.
+			want := map[bool]queryv1.OrderStatus{true: queryv1.OrderStatus_ORDER_STATUS_CONFIRMED, false: queryv1.OrderStatus_ORDER_STATUS_CANCELLED}[s == "confirm"]
+			if !cl.await(ctx, st, id, want) {
+				return
+			}
+			continue
+		}
 		var call func(ctx context.Context) (*orderv1.CommandResult, error)
 		switch s {
 		case "confirm":

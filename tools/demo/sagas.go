@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	queryv1 "github.com/stratahq/strata/gen/proto/query/v1"
 	"github.com/stratahq/strata/saga"
 )
 
@@ -47,5 +50,42 @@ func printSagaOutcomes(ctx context.Context, out io.Writer, dbURL string, ids []s
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// declinedCustomer is refused by the payment service (make run sets
+// PAYMENT_DECLINE_CUSTOMERS to it), so the saga cancels the customer's orders.
+const declinedCustomer = "demo-declined"
+
+// sagaRunning reports whether the saga orchestrator's metrics address
+// (SAGA_METRICS_ADDR, from `make env`) accepts connections.
+func sagaRunning() bool {
+	addr := os.Getenv("SAGA_METRICS_ADDR")
+	if addr == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// await polls the read model until the order has status want (the saga's
+// doing), at most 60s.
+func (cl clients) await(ctx context.Context, st *stats, id string, want queryv1.OrderStatus) bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r, err := cl.query.GetOrderSummary(ctx, &queryv1.GetOrderSummaryRequest{OrderId: id})
+		if err == nil && r.Summary.Status == want {
+			st.byStatus.Store(id, r.Summary.Status)
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			st.fail(fmt.Errorf("order %s: not %s after 60s (the saga should have done it; strata saga show %s)", id, want, id))
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
