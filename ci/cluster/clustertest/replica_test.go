@@ -49,7 +49,7 @@ func TestReplicaDownAndBack(t *testing.T) {
 	s := startShop(t, c, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	const n = 40
+	const n, down = 40, 150 // orders before, and while the replica is down
 
 	// 1. Replica up: queries with position tokens are answered from the replica.
 	before := load(t, ctx, s, n, 20, 4, nil)
@@ -69,12 +69,12 @@ func TestReplicaDownAndBack(t *testing.T) {
 		t.Fatalf("stop the replica: %v\n%s", err, out)
 	}
 	stoppedAt := time.Now()
-	during := load(t, ctx, s, n, 20, 4, nil) // commands go on: they write to the primary
+	during := load(t, ctx, s, down, 30, 4, nil) // commands go on: they write to the primary
 	fallbackBefore := reads(t, s, "primary", "true")
 	readAll(t, ctx, s, during)
 	readAll(t, ctx, s, before)
-	if fb := reads(t, s, "primary", "true") - fallbackBefore; fb < 4*n { // wait + read per query
-		t.Fatalf("%v fallback reads for %d queries with the replica down", fb, 2*n)
+	if fb := reads(t, s, "primary", "true") - fallbackBefore; fb < 2*(n+down) { // wait + read per query
+		t.Fatalf("%v fallback reads for %d queries with the replica down", fb, n+down)
 	}
 	if up, _ := gauge(t, s.reg, "strata_db_replica_up", nil); up != 0 {
 		t.Fatalf("strata_db_replica_up = %v with the replica stopped", up)
@@ -86,7 +86,7 @@ func TestReplicaDownAndBack(t *testing.T) {
 	if err := s.db.QueryRow(ctx, `SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint FROM pg_replication_slots WHERE slot_name = 'strata_cluster_replica'`).Scan(&held); err != nil {
 		t.Fatalf("replication slot: %v", err)
 	}
-	t.Logf("replica down: %d commands succeeded, %d token queries fell back to the primary; the slot holds %d bytes of WAL for the replica", 2*n, 2*n, held)
+	t.Logf("replica down: %d commands succeeded, %d token queries fell back to the primary; the slot holds %d bytes of WAL for the replica", 2*down, n+down, held)
 
 	// The other choice, QUERY_READ_FALLBACK=fail: UNAVAILABLE, not a stale or wrong answer.
 	replicaPool, err := pgxpool.New(ctx, s.replicaURL)
@@ -113,11 +113,11 @@ func TestReplicaDownAndBack(t *testing.T) {
 	for {
 		var have int
 		err := replicaPool.QueryRow(ctx, `SELECT count(*) FROM read.order_summaries WHERE status = 'CONFIRMED'`).Scan(&have)
-		if err == nil && have == 2*n {
+		if err == nil && have == n+down+1 { // and the warm-up order
 			break
 		}
 		if time.Since(start) > 2*time.Minute {
-			t.Fatalf("the replica has %d of %d orders 2 minutes after its restart (%v)", have, 2*n, err)
+			t.Fatalf("the replica has %d of %d orders 2 minutes after its restart (%v)", have, n+down+1, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -138,6 +138,7 @@ type shop struct {
 	query        queryv1.OrderQueryServiceClient
 	reg          *prometheus.Registry // the projector's metrics
 	delivered    atomic.Int64
+	warm         loadResult // one order through the whole pipeline before the test's load
 	relayStarted time.Time
 }
 
@@ -238,7 +239,7 @@ func startShop(t *testing.T, c *cluster, replica bool) *shop {
 			DatabaseURL: dbURL, ReadDatabaseURL: s.replicaURL, ReadFallback: "primary",
 			Kafka: kc, SchemaRegistryURL: regURL,
 			GRPCAddr: "127.0.0.1:0", Group: s.prefix + "projector", Topics: []string{s.prefix + "events.order"},
-			Registry: s.reg, Ready: func(a, _ string) { queryReady <- a },
+			Registry: s.reg, Ready: func(a, _ string) { queryReady <- a }, WaitTimeout: 30 * time.Second,
 		})
 	})
 	for _, ch := range []chan string{orderReady, queryReady} {
@@ -258,6 +259,13 @@ func startShop(t *testing.T, c *cluster, replica bool) *shop {
 			t.Fatal("services did not start")
 		}
 	}
+	// Warm up: topic creation, the producer id, the consumer group join.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	s.warm = load(t, ctx, s, 1, 1, 1, nil)
+	waitReadModel(t, ctx, s, 1, 2*time.Minute)
+	t.Logf("warm-up order through relay, cluster and projector in %v", time.Since(start).Round(time.Millisecond))
 	return s
 }
 
