@@ -318,15 +318,17 @@ type leadState struct {
 	r          *Relay
 	l          *lease
 	p          *kafka.Producer
-	cp, saved  Cursor // acknowledged prefix; last stored checkpoint
-	read       Cursor // last event handed to the producer
+	cp, saved  Cursor        // acknowledged prefix; last checkpoint handed to the writer
+	ckpt       chan Cursor   // to the checkpoint writer: latest value wins
+	ckptErr    chan error    // from the checkpoint writer
+	ckptDone   chan struct{} // closed when the writer has stopped
+	read       Cursor        // last event handed to the producer
 	pending    []*slot
 	inflight   int
 	failed     error
 	deliveries chan kafka.Event
 	topics     map[string]*string
 	lastSave   time.Time
-	lastPing   time.Time
 	lastProg   time.Time
 	lagEvents  int64
 }
@@ -344,7 +346,9 @@ type batch struct {
 func (s *leadState) loop(ctx context.Context) error {
 	cfg := &s.r.cfg
 	s.lagEvents = -1
-	s.lastPing = cfg.Now()
+	s.ckpt, s.ckptErr, s.ckptDone = make(chan Cursor, 1), make(chan error, 1), make(chan struct{})
+	go s.checkpointWriter(ctx, s.ckpt, s.ckptErr, s.ckptDone)
+	defer s.stopWriter()
 	rctx, cancel := context.WithCancel(ctx)
 	batches := make(chan batch, 2)
 	readerDone := make(chan struct{})
@@ -380,6 +384,9 @@ func (s *leadState) loop(ctx context.Context) error {
 			}
 		case ev := <-s.deliveries:
 			s.delivered(ev)
+		case err := <-s.ckptErr:
+			s.failed = err
+			return s.shutdown()
 		case <-tick.C:
 		}
 		s.collect()
@@ -576,24 +583,65 @@ func (s *leadState) advance() {
 
 func (s *leadState) checkpoint(ctx context.Context, force bool) error {
 	cfg := &s.r.cfg
-	now := cfg.Now()
-	if s.cp == s.saved {
-		if now.Sub(s.lastPing) > 5*time.Second { // keep checking the lease while idle
-			s.lastPing = now
-			if _, err := s.l.conn.Exec(ctx, "SELECT 1"); err != nil && ctx.Err() == nil {
-				return s.l.wrap("lease ping", err)
-			}
+	if force {
+		// The writer is stopped; store the final prefix synchronously.
+		s.stopWriter()
+		if err := s.l.save(ctx, s.cp); err != nil {
+			return err
 		}
+		s.saved = s.cp
 		return nil
 	}
-	if !force && now.Sub(s.lastSave) < cfg.CheckpointEvery && s.inflight > 0 {
+	now := cfg.Now()
+	if s.ckpt == nil || s.cp == s.saved || (now.Sub(s.lastSave) < cfg.CheckpointEvery && s.inflight > 0) {
 		return nil
 	}
-	if err := s.l.save(ctx, s.cp); err != nil {
-		return err
+	select { // replace a value the writer has not taken yet
+	case <-s.ckpt:
+	default:
 	}
-	s.saved, s.lastSave, s.lastPing = s.cp, now, now
+	s.ckpt <- s.cp
+	s.saved, s.lastSave = s.cp, now
 	return nil
+}
+
+// checkpointWriter stores checkpoints through the lease connection off the
+// produce loop, and pings the lease while no checkpoint moves. It is the only
+// user of the lease connection while it runs.
+func (s *leadState) checkpointWriter(ctx context.Context, in <-chan Cursor, errc chan<- error, done chan<- struct{}) {
+	defer close(done)
+	ping := time.NewTicker(5 * time.Second)
+	defer ping.Stop()
+	for {
+		var err error
+		select {
+		case c, ok := <-in:
+			if !ok {
+				return
+			}
+			err = s.l.save(ctx, c)
+		case <-ping.C:
+			if _, perr := s.l.conn.Exec(ctx, "SELECT 1"); perr != nil {
+				err = s.l.wrap("lease ping", perr)
+			}
+		case <-ctx.Done():
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			errc <- err
+			return
+		}
+	}
+}
+
+// stopWriter stops the checkpoint writer (idempotent) and waits for it.
+func (s *leadState) stopWriter() {
+	if s.ckpt == nil {
+		return
+	}
+	close(s.ckpt)
+	s.ckpt = nil
+	<-s.ckptDone
 }
 
 // idle waits for new events when the log is drained (reader goroutine).
