@@ -118,6 +118,8 @@ func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop)
 		}
 	})
 	t.Logf("load: %d orders (%d commands) in %v, every command succeeded", loadOrders, 2*loadOrders, res.took.Round(time.Millisecond))
+	t.Logf("relay: longest wait for an acknowledgement %v (the partitions %s led were unavailable until their leadership moved)",
+		time.Duration(s.maxAckGap.Load()).Round(time.Millisecond), node)
 	select {
 	case err := <-restarted:
 		if err != nil {

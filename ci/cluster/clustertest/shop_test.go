@@ -138,6 +138,8 @@ type shop struct {
 	query        queryv1.OrderQueryServiceClient
 	reg          *prometheus.Registry // the projector's metrics
 	delivered    atomic.Int64
+	lastAck      atomic.Int64 // unix nanos of the relay's last acknowledged event
+	maxAckGap    atomic.Int64 // longest pause between two acknowledgements while events waited
 	warm         loadResult // one order through the whole pipeline before the test's load
 	relayStarted time.Time
 }
@@ -227,7 +229,15 @@ func startShop(t *testing.T, c *cluster, replica bool) *shop {
 		Registry: messaging.NewRegistryClient(regURL), Kafka: kc,
 		Route:       func(e *messaging.LogEvent) string { return s.prefix + messaging.DefaultRoute(e) },
 		Topics:      messaging.TopicSettings{Partitions: 3, ReplicationFactor: 3, MinInsyncReplicas: 2},
-		OnDelivered: func(messaging.Delivery) { s.delivered.Add(1) },
+		OnDelivered: func(d messaging.Delivery) {
+			s.delivered.Add(1)
+			now := d.AckedAt.UnixNano()
+			// A pause counts from the later of the previous ack and this event's send.
+			from := max(s.lastAck.Swap(now), d.SentAt.UnixNano())
+			if gap := now - from; gap > s.maxAckGap.Load() {
+				s.maxAckGap.Store(gap)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
