@@ -58,7 +58,7 @@ func registeredMetrics(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	cs = append(cs, engine.Metrics().Events, engine.Metrics().Parked)
-	cs = append(cs, saga.NewStatesCollector(nil), observe.NewSagaAgeCollector(nil))
+	cs = append(cs, saga.NewStatesCollector(nil), observe.NewSagaAgeCollector(nil), observe.NewDLQSizeCollector(nil, nil, ""))
 
 	names := map[string]bool{}
 	add := func(c prometheus.Collector) {
@@ -321,7 +321,7 @@ func TestGrafanaDashboard(t *testing.T) {
 		"strata_messaging_consumer_lag",       // per group/partition
 		"strata_projection_lag_events",        // projection lag
 		"strata_projection_freshness_seconds", // end-to-end freshness
-		"strata_messaging_consumer_retries_total", "strata_messaging_consumer_dlq_total",
+		"strata_messaging_consumer_retries_total", "strata_messaging_consumer_dlq_total", "strata_messaging_dlq_messages",
 		"strata_saga_instances",               // saga states
 		"strata_eventstore_held_back_seconds", // readers held back
 	} {

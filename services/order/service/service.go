@@ -242,6 +242,12 @@ func Run(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("order: metrics: %w", err)
 		}
+		dlqSize := observe.NewDLQSizeCollector(cfg.Kafka, topics, "")
+		defer dlqSize.Close()
+		if err := reg.Register(dlqSize); err != nil {
+			ln.Close()
+			return fmt.Errorf("order: metrics: %w", err)
+		}
 		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
 			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,

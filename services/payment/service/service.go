@@ -143,6 +143,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 	metrics := messaging.NewMetrics()
 	reg.MustRegister(metrics.Collectors()...)
+	dlqSize := observe.NewDLQSizeCollector(cfg.Kafka, []string{cfg.TopicPrefix + ports.Topic}, "")
+	defer dlqSize.Close()
+	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
 		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),

@@ -178,6 +178,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := mm.Register(reg); err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)
 	}
+	dlqSize := observe.NewDLQSizeCollector(cfg.Kafka, cfg.Topics, "")
+	defer dlqSize.Close()
+	if err := reg.Register(dlqSize); err != nil {
+		return fmt.Errorf("projector: metrics: %w", err)
+	}
 	pm, err := observe.NewProjectionMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)

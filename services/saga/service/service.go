@@ -185,6 +185,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for i, t := range ports.Topics {
 		topics[i] = cfg.TopicPrefix + t
 	}
+	dlqSize := observe.NewDLQSizeCollector(cfg.Kafka, topics, "")
+	defer dlqSize.Close()
+	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
 		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: regClient,
