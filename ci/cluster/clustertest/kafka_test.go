@@ -140,10 +140,27 @@ func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop)
 	t.Logf("after the restart: leaders %v, ISR %v (full %v after the read model caught up)", leaders, isrs, isr.Round(time.Millisecond))
 }
 
-// One broker (not chosen for any partition in particular) is SIGKILLed under
-// a steady order load and brought back.
+// The broker that coordinates the projector's consumer group is SIGKILLed
+// under a steady order load and brought back: the group moves to another
+// coordinator, and the partitions the broker led move to other replicas.
 func TestBrokerKilledUnderLoad(t *testing.T) {
-	faultUnderLoad(t, func(t *testing.T, c *cluster, s *shop) (string, func()) { return "kafka-2", nil })
+	faultUnderLoad(t, func(t *testing.T, c *cluster, s *shop) (string, func()) {
+		a, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": c.brokers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		r, err := a.DescribeConsumerGroups(ctx, []string{s.prefix + "projector"})
+		if err != nil || len(r.ConsumerGroupDescriptions) != 1 || r.ConsumerGroupDescriptions[0].Error.Code() != kafka.ErrNoError {
+			t.Fatalf("describe the projector's group: %v %+v", err, r)
+		}
+		id := r.ConsumerGroupDescriptions[0].Coordinator.ID
+		leaders, _, _ := describe(c, s.prefix+"events.order")
+		t.Logf("group %sprojector: coordinator broker %d; events.order leaders %v", s.prefix, id, leaders)
+		return fmt.Sprintf("kafka-%d", id), nil
+	})
 }
 
 // The leader of partition 0 of events.order is SIGKILLed mid-batch; the
