@@ -232,7 +232,8 @@ func (w *worker) attempt(it *item, l *lane) bool {
 	l.delay = w.backoff(l)
 	l.nextAt = now.Add(l.delay)
 	cfg.Logger.Debug("consumer retry", "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
-		"offset", it.offset, "attempt", attempt, "in", l.delay, "err", err)
+		"offset", it.offset, "attempt", attempt, "in", l.delay, "err", err,
+		"event_id", Header(it.m.Headers, HeaderEventID), "correlation_id", Header(it.m.Headers, HeaderCorrelationID))
 	return false
 }
 
@@ -260,7 +261,8 @@ func (w *worker) deadLetter(it *item, l *lane) bool {
 		cfg.Metrics.DLQ.WithLabelValues(cfg.Group, w.k.topic, string(l.kind)).Inc()
 	}
 	cfg.Logger.Warn("consumer dead-lettered", "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
-		"offset", it.offset, "kind", l.kind, "attempts", l.attempts, "err", l.lastErr)
+		"offset", it.offset, "kind", l.kind, "attempts", l.attempts, "err", l.lastErr,
+		"event_id", Header(it.m.Headers, HeaderEventID), "correlation_id", Header(it.m.Headers, HeaderCorrelationID))
 	w.finish(it, outcomeDLQ)
 	delete(w.lanes, l.key)
 	return true
