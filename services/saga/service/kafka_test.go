@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -67,6 +68,10 @@ func TestFulfilmentOverKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	kcfg := messaging.KafkaConfig{"bootstrap.servers": brokers}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil)) // warnings would drown the test output
+	if testing.Verbose() {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	var wg sync.WaitGroup
 	run := func(name string, f func(ctx context.Context) error, ctx context.Context) {
 		wg.Add(1)
@@ -83,7 +88,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: messaging.NewRegistryClient(regURL),
 		Kafka: kcfg, Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
-		IdleWait: 20 * time.Millisecond,
+		IdleWait: 20 * time.Millisecond, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +98,12 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	gateway := payadapters.NewSimulatedGateway(payadapters.Faults{DeclineCustomers: []string{"declined"}})
 	run("payment", func(ctx context.Context) error {
 		return paysvc.Run(ctx, paysvc.Config{DatabaseURL: url, Kafka: kcfg, SchemaRegistryURL: regURL, TopicPrefix: prefix,
-			Group: "payment", MetricsAddr: "off", Registry: prometheus.NewRegistry(), Gateway: gateway})
+			Group: "payment", MetricsAddr: "off", Registry: prometheus.NewRegistry(), Gateway: gateway, Logger: quiet})
 	}, svcCtx)
 	invCfg := invadapters.Config{OutOfStockProducts: []string{"p-gone"}, InitialStock: 1000000}
 	run("inventory", func(ctx context.Context) error {
 		return invsvc.Run(ctx, invsvc.Config{DatabaseURL: url, Kafka: kcfg, SchemaRegistryURL: regURL, TopicPrefix: prefix,
-			Group: "inventory", MetricsAddr: "off", Registry: prometheus.NewRegistry(), Inventory: invCfg})
+			Group: "inventory", MetricsAddr: "off", Registry: prometheus.NewRegistry(), Inventory: invCfg, Logger: quiet})
 	}, svcCtx)
 
 	// The order service's side: its command handlers behind the saga-command adapter.
@@ -108,7 +113,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, DB: pool,
 		Kafka:    messaging.KafkaConfig{"bootstrap.servers": brokers, "allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"},
 		Registry: messaging.NewRegistryClient(regURL), Decoder: messaging.NewResolvingDecoder(types),
-		Router: orderports.CommandRouter(types, orders, slog.Default()),
+		Router: orderports.CommandRouter(types, orders, quiet), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +124,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 		sctx, stop := context.WithCancel(svcCtx)
 		run("saga", func(ctx context.Context) error {
 			return sagasvc.Run(ctx, sagasvc.Config{DatabaseURL: url, Kafka: kcfg, SchemaRegistryURL: regURL, TopicPrefix: prefix,
-				Group: "saga", MetricsAddr: "off", Registry: prometheus.NewRegistry(), MaxCompensationAttempts: 3,
+				Group: "saga", MetricsAddr: "off", Registry: prometheus.NewRegistry(), MaxCompensationAttempts: 3, Logger: quiet,
 				RetryDelay: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond,
 				Timeouts: fulfilment.Timeouts{Payment: 60 * time.Second, Inventory: 60 * time.Second, Order: 60 * time.Second, Compensation: 60 * time.Second}})
 		}, sctx)
