@@ -70,7 +70,7 @@ func stackCmd(t *testing.T, args ...string) {
 // the re-sent suffix after a kill), duplicates stay within the in-flight
 // window of each kill, and the read model a consumer builds equals one
 // rebuilt from the event store. It stops the shared Kafka broker, so it runs
-// only with STRATA_FAULT_TESTS=1.
+// only with STRATA_FAULT_TESTS=1 (STRATA_FAULT_TESTS=kills: the kills only).
 func TestRelayFaults(t *testing.T) {
 	if os.Getenv("STRATA_FAULT_TESTS") == "" {
 		t.Skip("set STRATA_FAULT_TESTS=1 (stops the stack's Kafka for ~30s)")
@@ -81,7 +81,7 @@ func TestRelayFaults(t *testing.T) {
 	if _, err := s.pool.Exec(ctx, viewDDL); err != nil {
 		t.Fatal(err)
 	}
-	const streams, versions = 50, 40 // 2000 events
+	const streams, versions = 50, 60 // 3000 events
 	createTopic(t, s.brokers, s.topic("order"), 3)
 
 	m := messaging.NewMetrics()
@@ -94,7 +94,9 @@ func TestRelayFaults(t *testing.T) {
 	}
 	runInBackground(t, "consumer", cons.Run)
 
-	// Writer: one event per stream per round, paced over the whole test.
+	// Writer: one event per stream per round; back to back while the relay
+	// is being killed (so kills land mid-batch), then paced through the
+	// Kafka outage.
 	var written atomic.Int64
 	writerDone := make(chan error, 1)
 	go func() {
@@ -106,38 +108,57 @@ func TestRelayFaults(t *testing.T) {
 				}
 				written.Add(1)
 			}
-			time.Sleep(1200 * time.Millisecond)
+			if v <= versions/2 {
+				time.Sleep(20 * time.Millisecond)
+			} else {
+				time.Sleep(1000 * time.Millisecond)
+			}
 		}
 		writerDone <- nil
 	}()
 
 	// Phase 1: kill the relay again and again.
 	const kills = 8
+	checkpoint := func() int64 {
+		var p int64
+		_ = s.pool.QueryRow(ctx, `SELECT position FROM messaging_relay_checkpoints WHERE name = 'fault'`).Scan(&p)
+		return p
+	}
 	for k := 0; k < kills; k++ {
+		before := checkpoint()
 		cmd := startRelayChild(t, s)
-		time.Sleep(time.Duration(400+rand.IntN(1200)) * time.Millisecond)
+		// Kill only once this relay is moving the checkpoint, at a random
+		// moment of its 500ms checkpoint period: acknowledged events after
+		// the checkpoint are re-sent by the next relay.
+		for deadline := time.Now().Add(20 * time.Second); checkpoint() == before && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
-		t.Logf("kill %d: relay SIGKILLed; %d events written so far", k+1, written.Load())
+		t.Logf("kill %d: relay SIGKILLed; %d events written, checkpoint position %d (was %d)", k+1, written.Load(), checkpoint(), before)
 	}
 
-	// Phase 2: a relay that lives, and Kafka down for 30 seconds under load.
+	// Phase 2: a relay that lives, and Kafka down for 30 seconds under load
+	// (STRATA_FAULT_TESTS=kills skips the outage, leaving Kafka alone).
 	relay := startRelayChild(t, s)
 	time.Sleep(2 * time.Second)
-	kafkaStopped := true
-	t.Cleanup(func() { // whatever happens, leave Kafka running
-		if kafkaStopped {
-			stackCmd(t, "up", "kafka")
-		}
-	})
-	stackCmd(t, "down", "kafka")
-	t.Logf("kafka stopped; %d events written", written.Load())
-	time.Sleep(30 * time.Second)
-	stackCmd(t, "up", "kafka")
-	kafkaStopped = false
-	t.Logf("kafka started; %d events written", written.Load())
+	if os.Getenv("STRATA_FAULT_TESTS") != "kills" {
+		kafkaStopped := true
+		t.Cleanup(func() { // whatever happens, leave Kafka running
+			if kafkaStopped {
+				stackCmd(t, "up", "kafka")
+			}
+		})
+		stackCmd(t, "down", "kafka")
+		t.Logf("kafka stopped; %d events written", written.Load())
+		time.Sleep(30 * time.Second)
+		stackCmd(t, "up", "kafka")
+		kafkaStopped = false
+		t.Logf("kafka started; %d events written", written.Load())
+	}
 
 	if err := <-writerDone; err != nil {
 		t.Fatal(err)

@@ -44,13 +44,14 @@ func relayChild() int {
 	defer log.Close(context.Background())
 	r, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: "fault", Log: log, DB: pool,
-		Registry:    messaging.NewRegistryClient(os.Getenv("STRATA_RELAY_REGISTRY")),
-		Kafka:       messaging.KafkaConfig{"bootstrap.servers": os.Getenv("STRATA_RELAY_BROKERS")},
-		Route:       func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
-		BatchSize:   200,
-		MaxInFlight: 1000,
-		LeaseRetry:  200 * time.Millisecond,
-		Logger:      quietLogger(),
+		Registry:        messaging.NewRegistryClient(os.Getenv("STRATA_RELAY_REGISTRY")),
+		Kafka:           messaging.KafkaConfig{"bootstrap.servers": os.Getenv("STRATA_RELAY_BROKERS")},
+		Route:           func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
+		BatchSize:       200,
+		MaxInFlight:     1000,
+		LeaseRetry:      200 * time.Millisecond,
+		CheckpointEvery: 500 * time.Millisecond, // a wide window for kills to land in
+		Logger:          quietLogger(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
