@@ -160,7 +160,7 @@ func VerifyBackup(ctx context.Context, cfg BackupConfig) (*BackupReport, error) 
 		defer os.Remove(dump)
 	}
 	say("pg_dump (snapshot %s) -> %s", snapshot, dump)
-	if err := runTool(ctx, cfg.PgDump, "--format=custom", "--no-owner", "--snapshot="+snapshot, "--file="+dump, "--dbname="+cfg.SourceURL); err != nil {
+	if err := runTool(ctx, cfg.PgDump, cfg.SourceURL, "--format=custom", "--no-owner", "--snapshot="+snapshot, "--file="+dump); err != nil {
 		return nil, err
 	}
 	st, err := os.Stat(dump)
@@ -215,7 +215,7 @@ func VerifyBackup(ctx context.Context, cfg BackupConfig) (*BackupReport, error) 
 	}
 	say("pg_restore -> %s", scratch)
 	rstart := time.Now()
-	if err := runTool(ctx, cfg.PgRestore, "--no-owner", "--exit-on-error", "--dbname="+scratchURL, dump); err != nil {
+	if err := runTool(ctx, cfg.PgRestore, scratchURL, "--no-owner", "--exit-on-error", dump); err != nil {
 		return nil, err
 	}
 	say("restored in %.1fs; comparing", time.Since(rstart).Seconds())
@@ -339,8 +339,20 @@ func withDatabase(raw, db string) (string, error) {
 	return u.String(), nil
 }
 
-func runTool(ctx context.Context, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
+// runTool runs a PostgreSQL client tool against dbURL. The password goes in
+// PGPASSWORD, not on the command line (where ps would show it).
+func runTool(ctx context.Context, name, dbURL string, args ...string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("database URL: %w", err)
+	}
+	env := os.Environ()
+	if pw, ok := u.User.Password(); ok {
+		env = append(env, "PGPASSWORD="+pw)
+		u.User = url.User(u.User.Username())
+	}
+	cmd := exec.CommandContext(ctx, name, append([]string{"--dbname=" + u.String()}, args...)...)
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
