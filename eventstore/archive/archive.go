@@ -160,6 +160,9 @@ func (a *Archiver) Archive(ctx context.Context, p Policy, progress func(Progress
 		m.Streams = append(m.Streams, c.StreamEntry)
 	}
 	if p.DryRun || len(cands) == 0 {
+		for _, c := range cands {
+			m.Events += c.Events
+		}
 		return m, nil
 	}
 	m.ID = newID(now)
