@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type options struct {
 	encodeN                       int           // encodes per serializer phase
 	quick                         bool
 	batch, inflight               int // relay settings
+	replication                   int // replication factor of the topics the runner creates
 }
 
 func main() {
@@ -59,6 +61,8 @@ func main() {
 	flag.IntVar(&o.batch, "relay-batch", 0, "relay BatchSize (0: the library default)")
 	flag.IntVar(&o.inflight, "relay-in-flight", 0, "relay MaxInFlight (0: the library default)")
 	flag.BoolVar(&o.quick, "quick", false, "short run to check the runner (not for publishing)")
+	rf, _ := strconv.Atoi(envOr("KAFKA_REPLICATION_FACTOR", "1"))
+	flag.IntVar(&o.replication, "replication", rf, "replication factor of the topics the runner creates (default $KAFKA_REPLICATION_FACTOR, else 1; 3 on the cluster of ci/cluster.sh)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -109,7 +113,7 @@ func run(ctx context.Context, o options) error {
 	b := &bench{o: o, types: types, rep: report.New("messaging", "Kafka relay, consumer runtime and wire format (messaging/)", cmd),
 		prefix: "bench" + randHex(4) + ".", quiet: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	b.rep.Fact("event", "shop.order.OrderPlaced (generated type), Avro body of about 100 bytes, 12 headers per message")
-	b.rep.Fact("Kafka", o.brokers+" (one KRaft broker of the local stack, topics auto-created with 3 partitions)")
+	b.rep.Fact("Kafka", fmt.Sprintf("%s (topics created with 3 partitions, replication factor %d)", o.brokers, o.replication))
 	b.rep.Fact("producer settings (relay and baseline)", "enable.idempotence=true, acks=all, linger.ms=5, librdkafka defaults otherwise")
 	b.rep.Fact("sizes", fmt.Sprintf("%d events per throughput run, %d interleaved rounds, latency run %s, %d encodes per serializer phase", o.events, o.rounds, o.latencyFor, o.encodeN))
 
@@ -539,7 +543,7 @@ func (b *bench) createTopic(ctx context.Context, topic string) error {
 		return err
 	}
 	defer a.Close()
-	res, err := a.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: topic, NumPartitions: 3, ReplicationFactor: 1}})
+	res, err := a.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: topic, NumPartitions: 3, ReplicationFactor: b.o.replication}})
 	if err != nil {
 		return err
 	}
