@@ -45,7 +45,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	regURL := testenv.SchemaRegistryURL(t)
 	prefix := testenv.UniqueName("sagatest") + "."
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
 	defer cancel()
 
 	// No topic exists beforehand, as on a fresh stack: the services must
@@ -126,7 +126,9 @@ func TestFulfilmentOverKafka(t *testing.T) {
 			return sagasvc.Run(ctx, sagasvc.Config{DatabaseURL: url, Kafka: kcfg, SchemaRegistryURL: regURL, TopicPrefix: prefix,
 				Group: "saga", MetricsAddr: "off", Registry: prometheus.NewRegistry(), MaxCompensationAttempts: 3, Logger: quiet,
 				RetryDelay: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond,
-				Timeouts: fulfilment.Timeouts{Payment: 60 * time.Second, Inventory: 60 * time.Second, Order: 60 * time.Second, Compensation: 60 * time.Second}})
+				// Long: a shared, loaded broker (other packages' tests run in
+				// parallel) must not turn into timeouts and compensations.
+				Timeouts: fulfilment.Timeouts{Payment: 3 * time.Minute, Inventory: 3 * time.Minute, Order: 3 * time.Minute, Compensation: 3 * time.Minute}})
 		}, sctx)
 		return stop
 	}
@@ -172,7 +174,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 			stopSaga = startSaga()
 		}
 	}
-	got := s.waitTerminal(ctx, 150*time.Second, ids...)
+	got := s.waitTerminal(ctx, 5*time.Minute, ids...)
 	t.Logf("%d sagas over Kafka terminal in %s", n, time.Since(start).Round(time.Millisecond))
 	byStatus := map[saga.Status]int{}
 	for i, id := range ids {
