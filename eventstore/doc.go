@@ -39,6 +39,10 @@
 // Checkpoints (SaveCheckpoint, SaveCheckpointTx) are saved when the caller
 // decides, e.g. after Kafka acknowledged delivery.
 //
+// Archiving. Package eventstore/archive moves closed streams' events to
+// Avro files and back; reading an archived stream (ReadStream, Repository
+// loads) returns a *StreamArchivedError (errors.Is ErrStreamArchived).
+//
 // Aggregates. Repository[S] loads the latest snapshot plus the events after it,
 // decodes every event through the Decoder (the upcasting hook), runs a Command
 // and appends its events with the loaded version as the expected version.

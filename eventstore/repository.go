@@ -181,6 +181,11 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 		if err != nil {
 			return l, err
 		}
+		if len(rows) == 0 && l.Replayed == 0 && from <= info.Version {
+			if err := r.store.archived(ctx, id); err != nil {
+				return l, err
+			}
+		}
 		for i := range rows {
 			e := &rows[i]
 			v, err := r.decode(ctx, e.StreamID, e.Version, e.EventType, e.SchemaFingerprint, e.Payload)

@@ -474,11 +474,17 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, limit
 	if info.Tombstoned {
 		return nil, fmt.Errorf("read stream: %w", &StreamDeletedError{Stream: stream})
 	}
+	first := max(from, info.TruncatedBefore, 1)
 	rows, err := s.q.ReadStreamForward(ctx, db.ReadStreamForwardParams{
-		StreamID: stream, FromVersion: max(from, info.TruncatedBefore, 1), MaxCount: clampLimit(limit),
+		StreamID: stream, FromVersion: first, MaxCount: clampLimit(limit),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	if len(rows) == 0 && first <= info.Version {
+		if err := s.archived(ctx, stream); err != nil {
+			return nil, fmt.Errorf("read stream: %w", err)
+		}
 	}
 	return recorded(rows), nil
 }
