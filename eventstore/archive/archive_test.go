@@ -171,6 +171,12 @@ func TestArchiveRestoreRoundTrip(t *testing.T) {
 	if !strings.Contains(err.Error(), "strata restore "+m.ID) {
 		t.Fatalf("error does not say how to restore: %v", err)
 	}
+	// The store's own reads say so too (aggregate loads as well).
+	_, err = f.store.ReadStream(ctx, "closed-1", 1, 0)
+	var se *eventstore.StreamArchivedError
+	if !errors.Is(err, eventstore.ErrStreamArchived) || !errors.Is(err, archive.ErrArchived) || !errors.As(err, &se) || se.ArchiveID != m.ID {
+		t.Fatalf("store.ReadStream of an archived stream = %v", err)
+	}
 	if live, err := a.ReadStream(ctx, "open-1", 1, 0); err != nil || len(live) != 1 {
 		t.Fatalf("live stream through the archiver: %d events, %v", len(live), err)
 	}

@@ -3,12 +3,15 @@ package archive
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stratahq/strata/eventstore"
 )
 
 // Sentinel errors; typed errors unwrap to them.
 var (
 	// ErrArchived: the stream's events are in cold storage, not in the store.
-	ErrArchived = errors.New("archive: stream is archived")
+	// It is eventstore.ErrStreamArchived, which the store's own reads return.
+	ErrArchived = eventstore.ErrStreamArchived
 	// ErrChecksum: an archive file or a stream does not match its recorded checksum.
 	ErrChecksum = errors.New("archive: checksum mismatch")
 	// ErrInvalidArchive: the archive directory or manifest is unusable.
