@@ -21,6 +21,8 @@
 //	pm.Instrument(runner)
 //	reg.MustRegister(observe.NewProjectionStatusCollector(runner)) // projection lag, failures
 //	reg.MustRegister(observe.NewSagaAgeCollector(pool))          // how long active sagas have not moved
+//	dlq := observe.NewDLQSizeCollector(kafkaCfg, topics, "")     // size of each <topic>.dlq, from Kafka offsets
+//	reg.MustRegister(dlq); defer dlq.Close()
 //
 // Correlation travels in the context: WithCorrelation stores the correlation
 // id and causation id; CorrelationID and CausationID read them back. The gRPC
@@ -50,4 +52,5 @@
 //	strata_projection_freshness_seconds{projection}, strata_projection_events_total{projection,outcome}
 //	strata_projection_lag_events, strata_projection_lag_seconds, strata_projection_failures_total, strata_projection_position {projection}
 //	strata_saga_oldest_active_seconds{saga_type,status}
+//	strata_messaging_dlq_messages{topic}, strata_messaging_dlq_unreplayed{topic}
 package observe
