@@ -547,3 +547,56 @@ func TestEngineRunManyConcurrent(t *testing.T) {
 		t.Fatalf("authorize %d confirm %d", h.p.count("Authorize"), h.p.count("Confirm"))
 	}
 }
+
+// A deadline that cannot be handled (its compensation cannot be built) is
+// postponed and does not hold back the others; deadlines of saga types this
+// engine does not run are left to the engines that do.
+func TestEngineBrokenDeadlineDoesNotBlockOthers(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	def := &saga.Definition{Type: "test.fragile", Timeout: time.Second, Steps: []saga.Step{
+		{Name: "pay", Action: build("commands.payment", "Authorize"), Compensation: func(c saga.Call) (saga.Command, error) {
+			if c.SagaID == "poison" {
+				return saga.Command{}, fmt.Errorf("cannot build")
+			}
+			return build("commands.payment", "Refund")(c)
+		}},
+	}}
+	eng, err := saga.New(h.db, saga.Config{Encoder: jsonEncoder(), Clock: h.clk.Now}, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	h.p.silent["Authorize"] = true
+	for _, id := range []string{"poison", "fine"} {
+		if _, err := eng.Start(ctx, "test.fragile", id, nil); err != nil {
+			t.Fatal(err)
+		}
+		h.clk.Advance(time.Millisecond) // poison's deadline is the oldest
+	}
+	// A saga of a type this engine does not know, with a due deadline.
+	other, err := saga.New(h.db, saga.Config{Encoder: jsonEncoder(), Clock: h.clk.Now}, definition())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Start(ctx, "test.fulfilment", "foreign", nil); err != nil {
+		t.Fatal(err)
+	}
+	h.pump(ctx)
+	h.clk.Advance(time.Minute)
+	fired, err := eng.FireDue(ctx, 10)
+	if err == nil || fired != 1 {
+		t.Fatalf("fired %d, err %v; want 1 and the poison's error", fired, err)
+	}
+	inst, _ := h.status(ctx, "fine")
+	if inst.Status != saga.StatusCompensating {
+		t.Fatalf("fine: %s", inst.Status)
+	}
+	if inst, _ = h.status(ctx, "foreign"); inst.Status != saga.StatusRunning {
+		t.Fatalf("foreign saga touched by an engine that does not run its type: %s", inst.Status)
+	}
+	// The poison's deadline was postponed: nothing is due now.
+	if fired, err := eng.FireDue(ctx, 10); fired != 0 || err != nil {
+		t.Fatalf("fired %d again, err %v", fired, err)
+	}
+}

@@ -113,29 +113,39 @@ func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
 		limit = 100
 	}
 	fired := 0
+	var errs []error
 	for range limit {
 		ok, err := e.fireOne(ctx)
 		if err != nil && !IsRetryable(err) {
-			return fired, err
+			if !ok || ctx.Err() != nil {
+				return fired, errors.Join(append(errs, err)...)
+			}
+			errs = append(errs, err) // postponed; go on with the others
+			continue
 		}
 		if !ok && err == nil {
-			return fired, nil
+			break
 		}
-		if ok {
+		if ok && err == nil {
 			fired++
 		}
 	}
-	return fired, nil
+	return fired, errors.Join(errs...)
 }
 
-// fireOne handles the oldest due deadline; false when none is due.
+// fireOne handles the oldest due deadline of a saga type this engine runs;
+// false when none is due. A deadline whose handling fails for another reason
+// than a version conflict is postponed by deadlineBackoff (and the error
+// returned), so one broken saga cannot hold back everyone else's deadlines.
 func (e *Engine) fireOne(ctx context.Context) (bool, error) {
 	now := e.cfg.Clock().UTC()
+	var sagaID, cmdID, kind string
 	found := false
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
-		var sagaID, cmdID, kind string
-		err := tx.QueryRow(ctx, `SELECT saga_id, command_id, kind FROM saga.deadlines
-			WHERE due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, now).Scan(&sagaID, &cmdID, &kind)
+		err := tx.QueryRow(ctx, `SELECT d.saga_id, d.command_id, d.kind FROM saga.deadlines d
+			JOIN saga.instances i ON i.id = d.saga_id
+			WHERE d.due_at <= $1 AND i.saga_type = ANY($2)
+			ORDER BY d.due_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED`, now, e.types()).Scan(&sagaID, &cmdID, &kind)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -163,7 +173,25 @@ func (e *Engine) fireOne(ctx context.Context) (bool, error) {
 		}
 		return nil
 	})
+	if err != nil && found && !IsRetryable(err) && ctx.Err() == nil {
+		e.cfg.Logger.ErrorContext(ctx, "saga deadline failed; postponed", "saga_id", sagaID, "kind", kind, "err", err)
+		if _, perr := e.db.Exec(ctx, `UPDATE saga.deadlines SET due_at = $4 WHERE saga_id=$1 AND command_id=$2 AND kind=$3`,
+			sagaID, cmdID, kind, now.Add(deadlineBackoff)); perr != nil {
+			err = errors.Join(err, fmt.Errorf("postpone deadline of %s: %w", sagaID, perr))
+		}
+	}
 	return found, err
+}
+
+// deadlineBackoff postpones a deadline whose handling failed.
+const deadlineBackoff = time.Minute
+
+func (e *Engine) types() []string {
+	out := make([]string, 0, len(e.defs))
+	for t := range e.defs {
+		out = append(out, t)
+	}
+	return out
 }
 
 // RunOptions tunes Run.
