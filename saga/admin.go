@@ -182,3 +182,48 @@ func CountByStatusFor(ctx context.Context, q Querier, ids []string) (map[Status]
 	}
 	return out, nil
 }
+
+// Resolve ends a PARKED saga by hand, as COMPLETED or COMPENSATED, after an
+// operator has put things right outside the saga (e.g. refunded by hand).
+// Nothing is sent; the decision and the note go into the step log as an
+// operator row.
+func Resolve(ctx context.Context, db DB, id string, as Status, note string, now time.Time) error {
+	if as != StatusCompleted && as != StatusCompensated {
+		return fmt.Errorf("resolve saga %s: as %q: want COMPLETED or COMPENSATED", id, as)
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("resolve saga %s: begin: %w", id, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	inst, nextSeq, err := loadInstance(ctx, tx, id)
+	if err != nil {
+		return fmt.Errorf("resolve saga %s: %w", id, err)
+	}
+	if inst.Status != StatusParked {
+		return fmt.Errorf("resolve saga %s: status %s: %w", id, inst.Status, ErrNotParked)
+	}
+	reason := "resolved by an operator as " + string(as)
+	if note != "" {
+		reason += ": " + note
+	}
+	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status=$3, pending_seq=0, pending_cmd='', reason=$4,
+		version=version+1, updated_at=$5 WHERE id=$1 AND version=$2`, id, inst.Version, string(as), reason+"; was: "+inst.Reason, now)
+	if err != nil {
+		return fmt.Errorf("resolve saga %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("resolve saga %s: %w", id, &VersionConflictError{SagaID: id, Expected: inst.Version})
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO saga.steps (saga_id, seq, step, kind, attempt, command_id, status, reason, started_at, finished_at)
+		VALUES ($1,$2,'operator','resolve',0,'','SUCCEEDED',$3,$4,$4)`, id, nextSeq, reason, now)
+	b.Queue(`DELETE FROM saga.deadlines WHERE saga_id=$1`, id)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("resolve saga %s: %w", id, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("resolve saga %s: commit: %w", id, err)
+	}
+	return nil
+}

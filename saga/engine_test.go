@@ -368,6 +368,47 @@ func TestEngineParkAndRetry(t *testing.T) {
 	if steps[len(steps)-3].Step != "operator" {
 		t.Errorf("no operator row before the last attempts: %+v", steps)
 	}
+	if err := saga.Resolve(ctx, h.db, "o-1", saga.StatusCompleted, "", h.clk.Now()); err == nil {
+		t.Fatal("resolved a saga that is not parked")
+	}
+}
+
+// An operator ends a parked saga by hand; nothing more is sent.
+func TestEngineResolveParked(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.p.fail["Authorize"] = true
+	h.p.fail["CancelOrder"] = true
+	if _, err := h.eng.Start(ctx, "test.fulfilment", "o-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	h.pump(ctx)
+	h.clk.Advance(2 * time.Second)
+	if _, err := h.eng.FireDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	h.pump(ctx)
+	if inst, _ := h.status(ctx, "o-1"); inst.Status != saga.StatusParked {
+		t.Fatalf("status %s", inst.Status)
+	}
+	if err := saga.Resolve(ctx, h.db, "o-1", saga.StatusRunning, "", h.clk.Now()); err == nil {
+		t.Fatal("resolved as RUNNING")
+	}
+	if err := saga.Resolve(ctx, h.db, "o-1", saga.StatusCompensated, "order cancelled by hand", h.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	inst, steps := h.status(ctx, "o-1")
+	if inst.Status != saga.StatusCompensated || steps[len(steps)-1].Kind != "resolve" {
+		t.Fatalf("status %s, last step %+v", inst.Status, steps[len(steps)-1])
+	}
+	h.clk.Advance(time.Hour)
+	if n, _ := h.eng.FireDue(ctx, 10); n != 0 {
+		t.Fatalf("resolved saga fired %d deadlines", n)
+	}
+	h.pump(ctx)
+	if h.p.count("CancelOrder") != 2 {
+		t.Fatalf("cancel sent %d times, want the 2 failed attempts only", h.p.count("CancelOrder"))
+	}
 }
 
 // The orchestrator dies after sending the payment command; a new one takes

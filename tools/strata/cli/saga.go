@@ -16,11 +16,12 @@ import (
 	"github.com/stratahq/strata/saga"
 )
 
-const sagaSummary = "inspect and repair sagas: list [--stuck], show ID, retry ID"
+const sagaSummary = "inspect and repair sagas: list [--stuck], show ID, retry ID, resolve ID"
 
 const sagaUsage = `usage: strata saga list [--stuck] [--status S] [--stuck-after D] [--limit N] [--json]
        strata saga show ID [--json]
        strata saga retry ID
+       strata saga resolve ID [--as compensated|completed] [--note TEXT]
 
   list   saga instances, most recently changed first. --stuck keeps those
          that need a look: PARKED (a compensation failed too often), or
@@ -30,6 +31,8 @@ const sagaUsage = `usage: strata saga list [--stuck] [--status S] [--stuck-after
          compensation, with its attempt), its outcome and reason.
   retry  put a PARKED saga back to compensating: a running orchestrator
          sends the failed compensation again (its attempt count is reset).
+  resolve  end a PARKED saga by hand once things were put right outside it
+         (default --as compensated); nothing is sent; --note goes to the log.
 
 Common flags: --database-url (default $DATABASE_URL), --timeout (default 30s).
 `
@@ -54,6 +57,8 @@ func runSaga(ctx context.Context, stdio IO, args []string) int {
 	stuckAfter := fs.Duration("stuck-after", 5*time.Minute, "no progress for this long counts as stuck")
 	status := fs.String("status", "", "only this status (RUNNING, COMPENSATING, COMPLETED, COMPENSATED, PARKED)")
 	limit := fs.Int("limit", 100, "at most this many sagas")
+	as := fs.String("as", "compensated", "resolve: the status to end with (compensated or completed)")
+	note := fs.String("note", "", "resolve: why, for the step log")
 	// Flags may follow the ID: parse, take the first argument, parse again.
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,7 +83,7 @@ func runSaga(ctx context.Context, stdio IO, args []string) int {
 			fmt.Fprintf(stdio.Err, "strata saga list: unexpected argument %q\n", id)
 			return ExitUsage
 		}
-	case "show", "retry":
+	case "show", "retry", "resolve":
 		if id == "" {
 			fmt.Fprintf(stdio.Err, "strata saga %s: which saga? give its ID\n", sub)
 			return ExitUsage
@@ -109,6 +114,16 @@ func runSaga(ctx context.Context, stdio IO, args []string) int {
 			StuckAfter: *stuckAfter, Limit: *limit}, *asJSON)
 	case "show":
 		return sagaShow(ctx, stdio, pool, id, *asJSON)
+	case "resolve":
+		if err := saga.Resolve(ctx, pool, id, saga.Status(strings.ToUpper(*as)), *note, time.Now().UTC()); err != nil {
+			fmt.Fprintf(stdio.Err, "strata saga resolve: %v\n", err)
+			if saga.IsNotFound(err) || errors.Is(err, saga.ErrNotParked) {
+				return ExitFail
+			}
+			return ExitUsage
+		}
+		fmt.Fprintf(stdio.Out, "saga %s: resolved as %s\n", id, strings.ToUpper(*as))
+		return ExitOK
 	default:
 		if err := saga.Retry(ctx, pool, id, time.Now().UTC()); err != nil {
 			fmt.Fprintf(stdio.Err, "strata saga retry: %v\n", err)

@@ -27,6 +27,7 @@ func TestSagaUsage(t *testing.T) {
 		{[]string{"saga"}, "usage: strata saga list"},
 		{[]string{"saga", "show"}, "give its ID"},
 		{[]string{"saga", "retry"}, "give its ID"},
+		{[]string{"saga", "resolve"}, "give its ID"},
 		{[]string{"saga", "frobnicate"}, "unknown subcommand"},
 		{[]string{"saga", "list", "extra"}, "unexpected argument"},
 		{[]string{"saga", "show", "a", "b"}, "unexpected arguments"},
@@ -66,5 +67,8 @@ func TestSagaCommandsOnEmptyDatabase(t *testing.T) {
 	}
 	if code, out := runStrata("saga", "retry", "nope", "--database-url", url); code != cli.ExitFail || !strings.Contains(out, "not found") {
 		t.Errorf("retry: exit %d: %s", code, out)
+	}
+	if code, out := runStrata("saga", "resolve", "nope", "--note", "x", "--database-url", url); code != cli.ExitFail || !strings.Contains(out, "not found") {
+		t.Errorf("resolve: exit %d: %s", code, out)
 	}
 }
