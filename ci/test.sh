@@ -103,6 +103,16 @@ step_schema() {
 	SCHEMA_CHECK_AGAINST=$against ci/schema-check.sh
 }
 
+# --- fault tests (issue 6) ---------------------------------------------------
+# They SIGKILL the relay and stop the stack's Kafka for ~30 s, so they run
+# alone, after every other test, and ci/stack.sh brings Kafka back.
+STEPS+=(faults)
+
+step_faults() {
+	STRATA_FAULT_TESTS=1 "$GO" test -race -count=1 -timeout 15m -run 'TestRelayFaults' ./messaging/ || return 1
+	ci/stack.sh up kafka >/dev/null || { echo "Kafka did not come back after the fault tests"; return 1; }
+}
+
 # --- runner ------------------------------------------------------------------
 
 if [[ -n ${TEST_STEPS:-} ]]; then
