@@ -4,6 +4,7 @@ package clustertest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,5 +152,95 @@ func TestReplicaDownAndBack(t *testing.T) {
 	readAll(t, ctx, s, during)
 	if r := reads(t, s, "replica", "false") - r0; r < n {
 		t.Fatalf("%v of %d queries went to the replica after it came back", r, n)
+	}
+}
+
+// A replica that is behind is waited for, not bypassed: with WAL replay
+// paused on the replica, a query with a fresh position token does not answer
+// from the replica's stale copy (nor from the primary); once replay resumes
+// it answers from the replica. The lag metric shows the pause and returns to 0.
+func TestReplicaBehindHonoursTokens(t *testing.T) {
+	c := needCluster(t, true)
+	c.ensureUp(t)
+	s := startShop(t, c, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	replicaPool, err := pgxpool.New(ctx, s.replicaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replicaPool.Close()
+	var once sync.Once
+	resume := func() {
+		once.Do(func() {
+			if _, err := replicaPool.Exec(context.Background(), `SELECT pg_wal_replay_resume()`); err != nil {
+				t.Errorf("resume replay: %v", err)
+			}
+		})
+	}
+	if _, err := replicaPool.Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatalf("pause replay: %v", err)
+	}
+	defer resume() // before the pool closes, whatever happens
+
+	res := load(t, ctx, s, 5, 20, 2, nil)
+	waitReadModel(t, ctx, s, 6, time.Minute) // applied on the primary
+	time.Sleep(1500 * time.Millisecond)
+	lagB, _ := gauge(t, s.reg, "strata_db_replica_lag_bytes", nil)
+	lagS, _ := gauge(t, s.reg, "strata_db_replica_lag_seconds", nil)
+	if lagB <= 0 || lagS < 1 {
+		t.Fatalf("replay paused: lag %v bytes, %vs; want both above 0 (seconds ≥ 1)", lagB, lagS)
+	}
+	t.Logf("replay paused: lag %v bytes, %.1fs", lagB, lagS)
+
+	replicaReads := reads(t, s, "replica", "false")
+	fallbacks := reads(t, s, "primary", "true")
+	type answer struct {
+		r   *queryv1.GetOrderSummaryResponse
+		err error
+		at  time.Time
+	}
+	done := make(chan answer, 1)
+	asked := time.Now()
+	go func() {
+		r, err := s.query.GetOrderSummary(ctx, &queryv1.GetOrderSummaryRequest{OrderId: res.ids[4], MinPosition: res.tokens[4]})
+		done <- answer{r, err, time.Now()}
+	}()
+	select {
+	case a := <-done:
+		t.Fatalf("answered while the replica is behind the token: %v %v", a.r, a.err)
+	case <-time.After(3 * time.Second):
+	}
+	resumed := time.Now()
+	resume()
+	var a answer
+	select {
+	case a = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer 30s after replay resumed")
+	}
+	if a.err != nil || a.r.Summary.Status != queryv1.OrderStatus_ORDER_STATUS_CONFIRMED {
+		t.Fatalf("after resume: %v %v, want CONFIRMED", a.r, a.err)
+	}
+	if r := reads(t, s, "replica", "false") - replicaReads; r < 2 {
+		t.Fatalf("%v replica reads for the waiting query, want its wait and its read", r)
+	}
+	if fb := reads(t, s, "primary", "true") - fallbacks; fb != 0 {
+		t.Fatalf("%v fallback reads: a replica that is up but behind must be waited for", fb)
+	}
+	t.Logf("token query waited %v, answered %v after replay resumed, from the replica",
+		a.at.Sub(asked).Round(time.Millisecond), a.at.Sub(resumed).Round(time.Millisecond))
+	start := time.Now()
+	for {
+		b, _ := gauge(t, s.reg, "strata_db_replica_lag_bytes", nil)
+		sec, _ := gauge(t, s.reg, "strata_db_replica_lag_seconds", nil)
+		if b == 0 && sec == 0 {
+			t.Logf("lag metric 0 bytes / 0 s %v after replay resumed", time.Since(resumed).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 2*time.Minute {
+			t.Fatalf("lag still %v bytes, %vs 2 minutes after replay resumed", b, sec)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
