@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -52,6 +53,19 @@ func NewStocks(store *eventstore.Store, types *serde.Registry) (*Stocks, error) 
 		Apply:      func(s *stock.Stock, ev any) (*stock.Stock, error) { return s, s.Apply(ev) },
 		Encoder:    StoreEncoder(types),
 		Decoder:    StoreDecoder(types),
+		// A busy product's stream grows by every reservation and release:
+		// loads start from a snapshot taken every 100 events.
+		Snapshots: &eventstore.SnapshotCodec[*stock.Stock]{
+			Version: 1,
+			Encode:  func(s *stock.Stock) ([]byte, error) { return json.Marshal(s.Snapshot()) },
+			Decode: func(b []byte) (*stock.Stock, error) {
+				var sn stock.Snapshot
+				if err := json.Unmarshal(b, &sn); err != nil {
+					return nil, err
+				}
+				return stock.FromSnapshot(sn), nil
+			},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stock repository: %w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	events "github.com/stratahq/strata/gen/avro/inventory"
@@ -132,4 +133,36 @@ func (s *Stock) DecideRelease(reservationID, orderID string, now time.Time) ([]a
 	}
 	return []any{&events.StockReleased{ReservationID: reservationID, OrderID: orderID,
 		Items: []events.StockItem{{ProductID: s.productID, Quantity: q}}, ReleasedAt: now}}, nil
+}
+
+// Snapshot is a product's stock in a storable form (aggregate snapshots).
+type Snapshot struct {
+	ProductID string         `json:"product_id"`
+	OnHand    int            `json:"on_hand"`
+	Reserved  map[string]int `json:"reserved"`
+	Released  []string       `json:"released"`
+	Version   int64          `json:"version"`
+}
+
+// Snapshot returns the state as a Snapshot.
+func (s *Stock) Snapshot() Snapshot {
+	released := make([]string, 0, len(s.released))
+	for id := range s.released {
+		released = append(released, id)
+	}
+	slices.Sort(released)
+	return Snapshot{ProductID: s.productID, OnHand: s.onHand, Reserved: maps.Clone(s.reserved), Released: released, Version: s.version}
+}
+
+// FromSnapshot rebuilds the stock a Snapshot was taken of.
+func FromSnapshot(sn Snapshot) *Stock {
+	s := New(sn.ProductID)
+	s.onHand, s.version = sn.OnHand, sn.Version
+	for id, q := range sn.Reserved {
+		s.reserved[id] = q
+	}
+	for _, id := range sn.Released {
+		s.released[id] = true
+	}
+	return s
 }

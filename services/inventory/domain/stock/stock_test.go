@@ -90,3 +90,17 @@ func TestReleaseAndQuantities(t *testing.T) {
 		t.Fatal("unknown event accepted")
 	}
 }
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	s := given(t, received, r1, r2, rel1)
+	back := stock.FromSnapshot(s.Snapshot())
+	if !reflect.DeepEqual(back.Snapshot(), s.Snapshot()) || back.Available() != s.Available() || back.Version() != 4 {
+		t.Fatalf("%+v != %+v", back.Snapshot(), s.Snapshot())
+	}
+	if _, err := back.DecideReserve("r-1", "o-1", 1, now); !errors.Is(err, stock.ErrReleased) {
+		t.Fatalf("released reservation forgotten by the snapshot: %v", err)
+	}
+	if back.HeldBy("r-2") != 5 {
+		t.Fatalf("held by r-2: %d", back.HeldBy("r-2"))
+	}
+}
