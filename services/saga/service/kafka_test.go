@@ -1,12 +1,15 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,14 +35,14 @@ import (
 	payadapters "github.com/stratahq/strata/services/payment/adapters"
 	paysvc "github.com/stratahq/strata/services/payment/service"
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
-	sagasvc "github.com/stratahq/strata/services/saga/service"
 )
 
 // TestFulfilmentOverKafka runs the real services against real Kafka, the
 // schema registry and PostgreSQL: the relay publishes the event store, the
 // payment, inventory and saga services consume through the messaging
 // runtime, the order service's commands.order router confirms and cancels.
-// The orchestrator is killed and restarted while sagas are in flight.
+// The orchestrator (the saga binary) is killed with SIGKILL and restarted
+// while sagas are in flight.
 func TestFulfilmentOverKafka(t *testing.T) {
 	url := testenv.NewDatabase(t)
 	brokers := testenv.KafkaBrokers(t)
@@ -120,19 +123,48 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	}
 	run("order consumer", orderConsumer.Run, svcCtx)
 
-	startSaga := func() context.CancelFunc {
-		sctx, stop := context.WithCancel(svcCtx)
-		run("saga", func(ctx context.Context) error {
-			return sagasvc.Run(ctx, sagasvc.Config{DatabaseURL: url, Kafka: kcfg, SchemaRegistryURL: regURL, TopicPrefix: prefix,
-				Group: "saga", MetricsAddr: "off", Registry: prometheus.NewRegistry(), MaxCompensationAttempts: 3, Logger: quiet,
-				RetryDelay: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond,
-				// Long: a shared, loaded broker (other packages' tests run in
-				// parallel) must not turn into timeouts and compensations.
-				Timeouts: fulfilment.Timeouts{Payment: 3 * time.Minute, Inventory: 3 * time.Minute, Order: 3 * time.Minute, Compensation: 3 * time.Minute}})
-		}, sctx)
-		return stop
+	// The orchestrator runs as its own process (the saga binary), so that it
+	// can be killed with SIGKILL mid-run: no graceful shutdown, no offsets
+	// committed on the way out.
+	bin := filepath.Join(t.TempDir(), "saga")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/stratahq/strata/services/saga").CombinedOutput(); err != nil {
+		t.Fatalf("go build saga: %v\n%s", err, out)
 	}
-	stopSaga := startSaga()
+	var sagaLog bytes.Buffer
+	var sagaLogMu sync.Mutex
+	startSaga := func() func() {
+		cmd := exec.Command(bin, "--metrics-addr", "off")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "KAFKA_BROKERS="+brokers, "SCHEMA_REGISTRY_URL="+regURL,
+			"STRATA_TOPIC_PREFIX="+prefix, "SAGA_GROUP=saga", "SAGA_RETRY_DELAY=200ms", "SAGA_POLL_INTERVAL=50ms",
+			// Long: a shared, loaded broker (other packages' tests run in
+			// parallel) must not turn into timeouts and compensations.
+			"SAGA_PAYMENT_TIMEOUT=3m", "SAGA_INVENTORY_TIMEOUT=3m", "SAGA_ORDER_TIMEOUT=3m", "SAGA_COMPENSATION_TIMEOUT=3m",
+			// A killed member holds its partitions until its session times
+			// out: keep that short (the broker's minimum is 6s).
+			"KAFKA_CONFIG_SESSION_TIMEOUT_MS=6000")
+		w := writerFunc(func(b []byte) (int, error) { sagaLogMu.Lock(); defer sagaLogMu.Unlock(); return sagaLog.Write(b) })
+		cmd.Stdout, cmd.Stderr = w, w
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var once sync.Once
+		kill := func() {
+			once.Do(func() {
+				_ = cmd.Process.Kill() // SIGKILL
+				_ = cmd.Wait()
+			})
+		}
+		t.Cleanup(kill)
+		return kill
+	}
+	killSaga := startSaga()
+	defer func() {
+		if t.Failed() {
+			sagaLogMu.Lock()
+			t.Logf("saga processes' output:\n%s", sagaLog.String())
+			sagaLogMu.Unlock()
+		}
+	}()
 
 	s := &shop{t: t, url: url, pool: pool, store: store, types: types, orders: orders, orderStream: orderStream}
 	if s.payments, err = payadapters.NewPayments(store, types); err != nil {
@@ -168,10 +200,10 @@ func TestFulfilmentOverKafka(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // let sagas be in flight when the orchestrator dies
 		}
 		if i == n/2 {
-			// Kill the orchestrator with sagas in flight, then start a new one.
-			stopSaga()
+			// Kill the orchestrator (SIGKILL) with sagas in flight, then start a new one.
+			killSaga()
 			time.Sleep(500 * time.Millisecond)
-			stopSaga = startSaga()
+			killSaga = startSaga()
 		}
 	}
 	got := s.waitTerminal(ctx, 5*time.Minute, ids...)
@@ -261,3 +293,7 @@ func probeTopic(ctx context.Context, brokers, topic, typePrefix, step string) er
 	}
 	return fmt.Errorf("%s: no message", topic)
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
