@@ -20,34 +20,33 @@ const (
 )
 
 // describe returns partition -> (leader, ISR) of a topic from the admin
-// client's metadata.
+// client's metadata (a Metadata request to any live broker).
 func describe(c *cluster, topic string) (map[int]int, map[int][]int, error) {
 	a, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": c.brokers})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer a.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	r, err := a.DescribeTopics(ctx, kafka.NewTopicCollectionOfTopicNames([]string{topic}))
+	return describeWith(a, topic, 15*time.Second)
+}
+
+func describeWith(a *kafka.AdminClient, topic string, timeout time.Duration) (map[int]int, map[int][]int, error) {
+	md, err := a.GetMetadata(&topic, false, int(timeout.Milliseconds()))
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(r.TopicDescriptions) != 1 {
-		return nil, nil, fmt.Errorf("describe %s: %d descriptions", topic, len(r.TopicDescriptions))
+	tm, ok := md.Topics[topic]
+	if !ok {
+		return nil, nil, fmt.Errorf("metadata of %s: topic missing", topic)
 	}
-	d := r.TopicDescriptions[0]
-	if d.Error.Code() != kafka.ErrNoError {
-		return nil, nil, fmt.Errorf("describe %s: %w", topic, d.Error)
+	if tm.Error.Code() != kafka.ErrNoError {
+		return nil, nil, fmt.Errorf("metadata of %s: %w", topic, tm.Error)
 	}
 	leaders, isrs := map[int]int{}, map[int][]int{}
-	for _, p := range d.Partitions {
-		leaders[p.Partition] = -1
-		if p.Leader != nil {
-			leaders[p.Partition] = p.Leader.ID
-		}
-		for _, n := range p.Isr {
-			isrs[p.Partition] = append(isrs[p.Partition], n.ID)
+	for _, p := range tm.Partitions {
+		leaders[int(p.ID)] = int(p.Leader)
+		for _, n := range p.Isrs {
+			isrs[int(p.ID)] = append(isrs[int(p.ID)], int(n))
 		}
 	}
 	return leaders, isrs, nil
@@ -77,7 +76,8 @@ func waitFullISR(t *testing.T, c *cluster, topic string, within time.Duration) t
 // faultUnderLoad runs the steady order load, SIGKILLs the node victim()
 // names a quarter of the way in, restarts it half way, and checks that
 // nothing was lost, duplicated in effect or reordered.
-// victim may return a check to run while the node is down, before its restart.
+// victim may return a check, called once the load is over; it must not
+// block the load (start its work in a goroutine).
 func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop) (string, func())) {
 	c := needCluster(t, false)
 	c.ensureUp(t)
@@ -90,21 +90,18 @@ func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop)
 	topic := s.prefix + "events.order"
 
 	var node string
-	var whileDown func()
+	var check func()
 	var killedAt time.Time
 	restarted := make(chan error, 1)
 	var restartTook time.Duration
 	res := load(t, ctx, s, loadOrders, loadRate, loadWorkers, func(i int) {
 		switch i {
 		case loadOrders / 4:
-			node, whileDown = victim(t, c, s)
+			node, check = victim(t, c, s)
 			pid := c.kill(t, node)
 			killedAt = time.Now()
 			t.Logf("order %d: SIGKILL %s (pid %d); relay had delivered %d events", i, node, pid, s.delivered.Load())
 		case loadOrders / 2:
-			if whileDown != nil {
-				whileDown()
-			}
 			t.Logf("order %d: restarting %s (down %v); relay delivered %d events", i, node, time.Since(killedAt).Round(time.Millisecond), s.delivered.Load())
 			go func() {
 				start := time.Now()
@@ -120,6 +117,9 @@ func faultUnderLoad(t *testing.T, victim func(t *testing.T, c *cluster, s *shop)
 	t.Logf("load: %d orders (%d commands) in %v, every command succeeded", loadOrders, 2*loadOrders, res.took.Round(time.Millisecond))
 	t.Logf("relay: longest wait for an acknowledgement %v (the partitions %s led were unavailable until their leadership moved)",
 		time.Duration(s.maxAckGap.Load()).Round(time.Millisecond), node)
+	if check != nil {
+		check()
+	}
 	select {
 	case err := <-restarted:
 		if err != nil {
@@ -174,7 +174,23 @@ func TestPartitionLeaderKilledUnderLoad(t *testing.T) {
 			if err == nil && leaders[0] > 0 {
 				t.Logf("%s partition 0: leader %d, ISR %v; all leaders %v", topic, leaders[0], isrs[0], leaders)
 				old := leaders[0]
-				return fmt.Sprintf("kafka-%d", old), func() { waitNewLeader(t, c, topic, old) }
+				// Watch for the new leader from the kill on, beside the load.
+				a, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": c.brokers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := describeWith(a, topic, 15*time.Second); err != nil { // connected before the kill
+					t.Fatal(err)
+				}
+				found := make(chan string, 1)
+				go func() { defer a.Close(); found <- newLeader(a, topic, old) }()
+				return fmt.Sprintf("kafka-%d", old), func() {
+					if msg := <-found; msg != "" {
+						t.Log(msg)
+					} else {
+						t.Fatalf("%s partition 0: no leader other than broker %d within 60s of the kill", topic, old)
+					}
+				}
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("no leader for %s partition 0: %v %v", topic, leaders, err)
@@ -184,19 +200,21 @@ func TestPartitionLeaderKilledUnderLoad(t *testing.T) {
 	})
 }
 
-// waitNewLeader waits (bounded) until partition 0 has a leader other than old.
-func waitNewLeader(t *testing.T, c *cluster, topic string, old int) {
-	t.Helper()
+// newLeader polls (bounded, 60s) until partition 0 has a leader other than
+// old and describes it; "" when none came.
+func newLeader(a *kafka.AdminClient, topic string, old int) string {
 	start := time.Now()
-	for {
-		leaders, isrs, err := describe(c, topic)
+	var errs int
+	for time.Since(start) < 60*time.Second {
+		leaders, isrs, err := describeWith(a, topic, 3*time.Second)
+		if err != nil {
+			errs++
+		}
 		if err == nil && leaders[0] > 0 && leaders[0] != old {
-			t.Logf("%s partition 0: leader %d (ISR %v) while broker %d is down", topic, leaders[0], isrs[0], old)
-			return
+			return fmt.Sprintf("%s partition 0: leader %d (ISR %v) seen %v after broker %d was killed (%d metadata requests failed meanwhile)",
+				topic, leaders[0], isrs[0], time.Since(start).Round(100*time.Millisecond), old, errs)
 		}
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("%s partition 0: leader %v (%v) 60s after broker %d was killed", topic, leaders, err, old)
-		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
+	return ""
 }

@@ -140,7 +140,7 @@ type shop struct {
 	delivered    atomic.Int64
 	lastAck      atomic.Int64 // unix nanos of the relay's last acknowledged event
 	maxAckGap    atomic.Int64 // longest pause between two acknowledgements while events waited
-	warm         loadResult // one order through the whole pipeline before the test's load
+	warm         loadResult   // one order through the whole pipeline before the test's load
 	relayStarted time.Time
 }
 
@@ -227,8 +227,8 @@ func startShop(t *testing.T, c *cluster, replica bool) *shop {
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: s.prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool,
 		Registry: messaging.NewRegistryClient(regURL), Kafka: kc,
-		Route:       func(e *messaging.LogEvent) string { return s.prefix + messaging.DefaultRoute(e) },
-		Topics:      messaging.TopicSettings{Partitions: 3, ReplicationFactor: 3, MinInsyncReplicas: 2},
+		Route:  func(e *messaging.LogEvent) string { return s.prefix + messaging.DefaultRoute(e) },
+		Topics: messaging.TopicSettings{Partitions: 3, ReplicationFactor: 3, MinInsyncReplicas: 2},
 		OnDelivered: func(d messaging.Delivery) {
 			s.delivered.Add(1)
 			now := d.AckedAt.UnixNano()
