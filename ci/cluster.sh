@@ -198,14 +198,31 @@ node_wait() {
 	fail "kafka-$n" "$(node_log "$n")" "no metadata answer within ${CL_START_TIMEOUT}s (pid $pid)"
 }
 
-node_stop() {
-	local n=$1 pid
-	pid=$(node_pid "$n") || {
-		rm -f "$(node_pidfile "$n")"
-		return 0
-	}
-	stop_pid "kafka-$n" "$pid" 60
-	rm -f "$(node_pidfile "$n")"
+# nodes_stop N...: SIGTERM every node at once, then wait (60s) and SIGKILL
+# what is left. One at a time, the last node's controlled shutdown would wait
+# for a quorum that is already gone.
+nodes_stop() {
+	local n pid pids=() i
+	for n in "$@"; do
+		if pid=$(node_pid "$n"); then
+			say "kafka-$n" "stopping (pid $pid)"
+			kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$n:$pid")
+		fi
+	done
+	for ((i = 0; i < 240; i++)); do
+		local alive=0 p
+		for p in "${pids[@]}"; do kill -0 "${p#*:}" 2>/dev/null && alive=1; done
+		((alive)) || break
+		sleep 0.25
+	done
+	for p in "${pids[@]}"; do
+		if kill -0 "${p#*:}" 2>/dev/null; then
+			say "kafka-${p%%:*}" "did not stop within 60s, killing (pid ${p#*:})"
+			kill -KILL -- "-${p#*:}" 2>/dev/null || kill -KILL "${p#*:}" 2>/dev/null || true
+		fi
+	done
+	for n in "$@"; do rm -f "$(node_pidfile "$n")"; done
 }
 
 # --- PostgreSQL replica ----------------------------------------------------------
@@ -415,13 +432,14 @@ cmd_up() {
 cmd_down() {
 	check_names "$@"
 	lock
-	local c rc=0
+	local c rc=0 nodes=()
 	for c in $(selected "$@"); do
 		case $c in
-		kafka-*) node_stop "${c#kafka-}" || rc=1 ;;
+		kafka-*) nodes+=("${c#kafka-}") ;;
 		pg-replica) replica_stop || rc=1 ;;
 		esac
 	done
+	((${#nodes[@]})) && { nodes_stop "${nodes[@]}" || rc=1; }
 	((rc == 0)) && say cluster "down (data kept in $CL_AREA)"
 	return $rc
 }
@@ -470,7 +488,8 @@ cmd_clean() {
 	if postgres_status; then
 		psql_admin -c "SELECT pg_drop_replication_slot('$REPLICA_SLOT') FROM pg_replication_slots WHERE slot_name = '$REPLICA_SLOT'" >/dev/null || true
 	fi
-	as_pg rm -rf "$REPLICA_AREA"
+	# outside the work tree (see replica_paths) only the postgres user's area goes
+	[[ $REPLICA_AREA != "$CL_AREA/pg-replica" ]] && as_pg rm -rf "$REPLICA_AREA"
 	rm -rf "$CL_AREA"
 	say cluster "removed $CL_AREA and the replication slot $REPLICA_SLOT"
 }
