@@ -65,6 +65,12 @@ type ConsumerConfig struct {
 	Now      func() time.Time
 	// OnHandle, when set, wraps each handler attempt (tracing, log context).
 	OnHandle HandleHook
+	// TopicSettings are used to create the subscribed topics that do not
+	// exist yet, before subscribing (zero: the broker's defaults). Without
+	// this a group subscribing to a topic created later sees it only after
+	// librdkafka's next metadata refresh (topic.metadata.refresh.interval.ms,
+	// five minutes by default).
+	TopicSettings TopicSettings
 }
 
 // Validate reports every problem with the configuration at once.
@@ -205,6 +211,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	run := &runState{c: c, kc: kc, dlq: dlq, hctx: hctx, hcancel: hcancel, paused: map[partKey]bool{}, committed: map[partKey]int64{}}
+	if err := EnsureTopics(ctx, cfg.Kafka, cfg.TopicSettings, cfg.Topics...); err != nil {
+		kc.Close()
+		return fmt.Errorf("consumer %s: %w", cfg.Group, err)
+	}
 	if err := kc.SubscribeTopics(cfg.Topics, run.rebalance); err != nil {
 		kc.Close()
 		return fmt.Errorf("consumer %s subscribe %v: %w", cfg.Group, cfg.Topics, err)
