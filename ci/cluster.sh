@@ -335,6 +335,17 @@ replica_start() {
 		done
 		as_pg "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w -t 30 stop >>"$REPLICA_LOG" 2>&1 || true
 	fi
+	# A replica of an earlier primary (the stack's PostgreSQL was re-initialised)
+	# can never stream from this one: take a new base backup.
+	if [[ -f $REPLICA_DATA/standby.signal ]] && postgres_status; then
+		local mine theirs
+		mine=$(as_pg "$PG_BIN/pg_controldata" -D "$REPLICA_DATA" 2>/dev/null | sed -n 's/^Database system identifier: *//p')
+		theirs=$(psql_admin -tA -c "SELECT system_identifier FROM pg_control_system()" 2>/dev/null)
+		if [[ -n $mine && -n $theirs && $mine != "$theirs" ]]; then
+			say pg-replica "the primary's system identifier changed ($mine -> $theirs); new base backup"
+			as_pg rm -f "$REPLICA_DATA/standby.signal"
+		fi
+	fi
 	if [[ ! -f $REPLICA_DATA/standby.signal ]]; then
 		replica_basebackup || return
 	fi
