@@ -187,8 +187,15 @@ node_launch() {
 
 node_wait() {
 	local n=$1 deadline=$((SECONDS + CL_START_TIMEOUT)) pid
+	# Liveness by pid alone: right after the fork the process may not have
+	# exec'd java yet, so its command line does not name kafka.Kafka.
+	pid=$(pid_from "$(node_pidfile "$n")") || {
+		fail "kafka-$n" "$(node_log "$n")" "no pid file"
+		return
+	}
 	while ((SECONDS < deadline)); do
-		if ! pid=$(node_pid "$n"); then
+		if ! kill -0 "$pid" 2>/dev/null; then
+			rm -f "$(node_pidfile "$n")"
 			fail "kafka-$n" "$(node_log "$n")" "the node exited during startup"
 			return
 		fi
