@@ -16,7 +16,9 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 
-eval "$(ci/stack.sh env)"
+# Only the stack's addresses: services left running by `make run` export
+# theirs too (.local/run/*.env), and tests must not pick those up.
+eval "$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL)=')"
 export CI=${CI:-}
 GO=${GO:-go}
 
