@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 
 func TestBackupVerify(t *testing.T) {
 	if _, err := exec.LookPath("pg_dump"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pg_dump not installed (ci/stack.sh installs PostgreSQL with its client tools)")
+		}
 		t.Skip("pg_dump not installed")
 	}
 	url, _, _, _ := opsStore(t)
