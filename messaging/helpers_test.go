@@ -280,6 +280,20 @@ func loadView(t testing.TB, ctx context.Context, pool *pgxpool.Pool) map[string]
 	return out
 }
 
+// viewComplete reports whether v holds n orders, each at version last: a
+// rebuild (ReadAll is commit-safe) has caught up with every append.
+func viewComplete(v map[string]orderView, n int, last int64) bool {
+	if len(v) != n {
+		return false
+	}
+	for _, o := range v {
+		if o.Version != last {
+			return false
+		}
+	}
+	return true
+}
+
 // rebuildView folds the whole event store into the read model in memory.
 func (s *stack) rebuildView(t testing.TB, ctx context.Context) map[string]orderView {
 	t.Helper()

@@ -50,13 +50,13 @@ func TestConsumerRebalance(t *testing.T) {
 	s.appendOrders(t, ctx, 0, 30, 7, 8)
 
 	waitFor(t, 2*time.Minute, "read model equals the rebuild", func() (bool, string) {
-		// Rebuilt on every poll: ReadAll is commit-safe, so while the
-		// consumer's own transactions are in flight it leaves out the newest
-		// events, and a single rebuild taken then can stay behind the read
-		// model for good.
+		// Rebuilt on every poll until it has every append: ReadAll is
+		// commit-safe, so while the consumer's own transactions are in
+		// flight it leaves out the newest events, and a single rebuild taken
+		// then can stay behind the read model for good.
 		want := s.rebuildView(t, ctx)
 		got := loadView(t, ctx, s.pool)
-		return reflect.DeepEqual(got, want), fmt.Sprintf("%d of %d orders", len(got), len(want))
+		return viewComplete(want, 30, 8) && reflect.DeepEqual(got, want), fmt.Sprintf("%d of %d orders", len(got), len(want))
 	})
 	handled := func(m *messaging.Metrics) float64 {
 		return counterValue(t, m.Handled.WithLabelValues(group, s.topic("order"), "handled"))
