@@ -613,112 +613,101 @@ func (b *bench) aggregateLoad(ctx context.Context) error {
 }
 
 func (b *bench) latencyVsSize(ctx context.Context) error {
-	pool, cleanup, err := b.database(ctx, 4)
+	// Two stores, one holding 1,000 events and one holding b.o.big, measured
+	// call by call in alternation, so a change in the machine's load between
+	// phases cannot pass for an effect of the table's size.
+	type sized struct {
+		label                  string
+		pool                   *pgxpool.Pool
+		store                  *eventstore.Store
+		single, batch, readAll report.Durations
+	}
+	open := func(label string, total int) (*sized, func(), error) {
+		pool, cleanup, err := b.database(ctx, 4)
+		if err != nil {
+			return nil, nil, err
+		}
+		store, err := eventstore.New(pool, eventstore.Config{})
+		if err == nil {
+			err = store.RegisterSchema(ctx, b.sc)
+		}
+		if err == nil {
+			err = b.fill(ctx, pool, total)
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		return &sized{label: label, pool: pool, store: store}, cleanup, nil
+	}
+	small, cleanSmall, err := open("small", 1000)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	store, err := eventstore.New(pool, eventstore.Config{})
+	defer cleanSmall()
+	large, cleanLarge, err := open("large", b.o.big)
 	if err != nil {
 		return err
 	}
-	if err := store.RegisterSchema(ctx, b.sc); err != nil {
-		return err
-	}
-	sample := b.payload(1)
-	// fill grows the store to total events with set-based inserts: streams of
-	// 100 events, chunks of 100,000 rows per transaction.
-	stored := 0
-	fill := func(total int) error {
-		for stored < total {
-			n := min(100_000, total-stored)
-			t0 := time.Now()
-			_, err := pool.Exec(ctx, `
-				INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_fingerprint, payload,
-				                    correlation_id, causation_id, user_id, traceparent, recorded_at)
-				SELECT 'fill-' || ((g - 1) / 100), 'bench', ((g - 1) % 100) + 1, gen_random_uuid(), $3, $4, $5,
-				       'corr-fill', 'cmd-fill', 'user-1', NULL, now()
-				  FROM generate_series($1::bigint + 1, $1::bigint + $2::bigint) AS g`, stored, n, b.sc.Name, b.fp, sample)
-			if err != nil {
-				return err
-			}
-			_, err = pool.Exec(ctx, `
-				INSERT INTO streams (stream_id, stream_type, version, created_at, updated_at)
-				SELECT 'fill-' || s, 'bench', 100, now(), now()
-				  FROM generate_series($1::bigint / 100, ($1::bigint + $2::bigint) / 100 - 1) AS s
-				ON CONFLICT (stream_id) DO NOTHING`, stored, n)
-			if err != nil {
-				return err
-			}
-			stored += n
-			report.Progress("stored %d/%d events (%s for this chunk)", stored, total, time.Since(t0).Round(time.Millisecond))
-		}
-		for _, q := range []string{"VACUUM ANALYZE events", "VACUUM ANALYZE streams"} {
-			if _, err := pool.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		_, err = pool.Exec(ctx, "CHECKPOINT")
-		return err
-	}
+	defer cleanLarge()
+
 	appends := 3000
 	if b.o.quick {
 		appends = 500
 	}
-	measure := func(label string) (single, batch report.Durations, readAll report.Durations, err error) {
-		for i := range appends {
-			stream := fmt.Sprintf("%s-%d", label, i%50)
-			t0 := time.Now()
-			if _, err := store.Append(ctx, stream, "bench", eventstore.Any, b.events(1, i)...); err != nil {
-				return nil, nil, nil, err
-			}
-			single = append(single, time.Since(t0))
-			if i%10 == 0 {
-				evs := b.events(100, i)
-				t0 = time.Now()
-				if _, err := store.Append(ctx, stream+"-b", "bench", eventstore.Any, evs...); err != nil {
-					return nil, nil, nil, err
-				}
-				batch = append(batch, time.Since(t0))
-				// The relay's query: the next 500 events of the global log near its head.
-				var last int64
-				if err := pool.QueryRow(ctx, "SELECT max(position) - 600 FROM events").Scan(&last); err != nil {
-					return nil, nil, nil, err
-				}
-				var c eventstore.Cursor
-				if err := pool.QueryRow(ctx, "SELECT tx_id, position FROM events WHERE position = $1", last).Scan(&c.TxID, &c.Position); err != nil {
-					return nil, nil, nil, err
-				}
-				t0 = time.Now()
-				if _, err := store.ReadAll(ctx, c, 500); err != nil {
-					return nil, nil, nil, err
-				}
-				readAll = append(readAll, time.Since(t0))
+	step := func(z *sized, i int) error {
+		stream := fmt.Sprintf("%s-%d", z.label, i%50)
+		t0 := time.Now()
+		if _, err := z.store.Append(ctx, stream, "bench", eventstore.Any, b.events(1, i)...); err != nil {
+			return err
+		}
+		z.single = append(z.single, time.Since(t0))
+		if i%10 != 0 {
+			return nil
+		}
+		evs := b.events(100, i)
+		t0 = time.Now()
+		if _, err := z.store.Append(ctx, stream+"-b", "bench", eventstore.Any, evs...); err != nil {
+			return err
+		}
+		z.batch = append(z.batch, time.Since(t0))
+		// The relay's query: the next 500 events of the global log near its head.
+		var c eventstore.Cursor
+		if err := z.pool.QueryRow(ctx, `SELECT tx_id, position FROM events
+			WHERE position = (SELECT max(position) - 600 FROM events)`).Scan(&c.TxID, &c.Position); err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := z.store.ReadAll(ctx, c, 500); err != nil {
+			return err
+		}
+		z.readAll = append(z.readAll, time.Since(t0))
+		return nil
+	}
+	for i := range appends {
+		order := []*sized{small, large}
+		if i%2 == 1 {
+			order[0], order[1] = large, small
+		}
+		for _, z := range order {
+			if err := step(z, i); err != nil {
+				return fmt.Errorf("%s store: %w", z.label, err)
 			}
 		}
-		return single, batch, readAll, nil
+		if (i+1)%500 == 0 {
+			report.Progress("latency vs size: %d/%d calls on each store", i+1, appends)
+		}
 	}
-	if err := fill(1000); err != nil {
-		return err
-	}
-	s1, b1, r1, err := measure("small")
-	if err != nil {
-		return err
-	}
+	s1, b1, r1 := small.single, small.batch, small.readAll
+	s2, b2, r2 := large.single, large.batch, large.readAll
 	report.Progress("1k stored: append p50 %s p99 %s", report.Ms(s1.Median()), report.Ms(s1.Quantile(0.99)))
-	if err := fill(b.o.big); err != nil {
-		return err
-	}
-	s2, b2, r2, err := measure("large")
-	if err != nil {
-		return err
-	}
 	report.Progress("%d stored: append p50 %s p99 %s", b.o.big, report.Ms(s2.Median()), report.Ms(s2.Quantile(0.99)))
 	b.rep.Heading("Append latency as the store grows")
 	b.rep.Para("One writer; %d single-event appends (to 50 streams, expected version Any) plus a 100-event append and a "+
-		"global-log read of 500 events near the head (the relay's query) every 10th call; first with 1,000 events stored, "+
-		"then after growing the store to %d events with set-based `INSERT ... SELECT generate_series` (streams of 100 "+
-		"events), `VACUUM ANALYZE` and `CHECKPOINT`.", appends, b.o.big)
+		"global-log read of 500 events near the head (the relay's query) every 10th call, against two stores in two "+
+		"databases, call by call in alternation (so both see the same machine load): one holding 1,000 events, one grown to "+
+		"%d events with set-based `INSERT ... SELECT generate_series` (streams of 100 events), then `VACUUM ANALYZE` and "+
+		"`CHECKPOINT`.", appends, b.o.big)
 	big := report.Num(float64(b.o.big))
 	b.rep.Table([]string{"", "1k stored p50", "1k p99", big + " stored p50", big + " p99"}, [][]string{
 		{"append 1 event", report.Ms(s1.Median()), report.Ms(s1.Quantile(0.99)), report.Ms(s2.Median()), report.Ms(s2.Quantile(0.99))},
@@ -729,5 +718,39 @@ func (b *bench) latencyVsSize(ctx context.Context) error {
 		fmt.Sprintf("%s vs %s", report.Ms(s2.Median()), report.Ms(s1.Median())))
 	b.rep.AddCeiling(fmt.Sprintf("append 100 events p50 latency, %s stored / 1k stored", big), float64(b2.Median())/float64(b1.Median()), 1.5,
 		fmt.Sprintf("%s vs %s", report.Ms(b2.Median()), report.Ms(b1.Median())))
+	return nil
+}
+
+// fill grows a fresh store to total events with set-based inserts: streams of
+// 100 events, chunks of 100,000 rows per transaction; then VACUUM ANALYZE and
+// CHECKPOINT, so the measurement starts from a settled table.
+func (b *bench) fill(ctx context.Context, pool *pgxpool.Pool, total int) error {
+	sample := b.payload(1)
+	for stored := 0; stored < total; {
+		n := min(100_000, total-stored)
+		t0 := time.Now()
+		if _, err := pool.Exec(ctx, `
+			INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_fingerprint, payload,
+			                    correlation_id, causation_id, user_id, traceparent, recorded_at)
+			SELECT 'fill-' || ((g - 1) / 100), 'bench', ((g - 1) % 100) + 1, gen_random_uuid(), $3, $4, $5,
+			       'corr-fill', 'cmd-fill', 'user-1', NULL, now()
+			  FROM generate_series($1::bigint + 1, $1::bigint + $2::bigint) AS g`, stored, n, b.sc.Name, b.fp, sample); err != nil {
+			return err
+		}
+		if _, err := pool.Exec(ctx, `
+			INSERT INTO streams (stream_id, stream_type, version, created_at, updated_at)
+			SELECT 'fill-' || s, 'bench', 100, now(), now()
+			  FROM generate_series($1::bigint / 100, ($1::bigint + $2::bigint) / 100 - 1) AS s
+			ON CONFLICT (stream_id) DO NOTHING`, stored, n); err != nil {
+			return err
+		}
+		stored += n
+		report.Progress("stored %d/%d events (%s for this chunk)", stored, total, time.Since(t0).Round(time.Millisecond))
+	}
+	for _, q := range []string{"VACUUM ANALYZE events", "VACUUM ANALYZE streams", "CHECKPOINT"} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
 	return nil
 }
