@@ -8,14 +8,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/ports"
@@ -42,48 +41,26 @@ type Config struct {
 // SCHEMA_REGISTRY_URL, STRATA_TOPIC_PREFIX, INVENTORY_GROUP,
 // INVENTORY_METRICS_ADDR and the behaviour variables (see adapters.ConfigFromEnv).
 func FromEnv() (Config, error) {
-	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	kc, err := bootstrap.KafkaFromEnv()
 	if err != nil {
 		return Config{}, err
 	}
-	if kc["bootstrap.servers"] == "" {
-		kc["bootstrap.servers"] = "127.0.0.1:9092"
-	}
 	invCfg, ferr := adapters.ConfigFromEnv(os.Getenv)
 	return Config{
-		DatabaseURL:       getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		Kafka:             kc,
-		SchemaRegistryURL: getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		SchemaRegistryURL: bootstrap.Getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
 		TopicPrefix:       os.Getenv("STRATA_TOPIC_PREFIX"),
-		Group:             getenv("INVENTORY_GROUP", "inventory"),
-		MetricsAddr:       getenv("INVENTORY_METRICS_ADDR", "127.0.0.1:9468"),
+		Group:             bootstrap.Getenv("INVENTORY_GROUP", "inventory"),
+		MetricsAddr:       bootstrap.Getenv("INVENTORY_METRICS_ADDR", "127.0.0.1:9468"),
 		Inventory:         invCfg,
 	}, ferr
 }
 
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("inventory: DATABASE_URL is empty"))
-	}
-	if c.Kafka["bootstrap.servers"] == "" {
-		errs = append(errs, errors.New("inventory: KAFKA_BROKERS is empty"))
-	}
-	if c.SchemaRegistryURL == "" {
-		errs = append(errs, errors.New("inventory: SCHEMA_REGISTRY_URL is empty"))
-	}
-	if c.Group == "" {
-		errs = append(errs, errors.New("inventory: INVENTORY_GROUP is empty"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(bootstrap.Required("inventory", "DATABASE_URL", c.DatabaseURL, "KAFKA_BROKERS", c.Kafka["bootstrap.servers"],
+		"SCHEMA_REGISTRY_URL", c.SchemaRegistryURL, "INVENTORY_GROUP", c.Group)...)
 }
 
 // Run runs the inventory service until ctx ends.
@@ -104,29 +81,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("inventory: database: %w", err)
-	}
-	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return fmt.Errorf("inventory: event store migrations: %w", err)
-	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
-	storeMetrics, err := observe.NewStoreMetrics(reg)
-	if err != nil {
-		return fmt.Errorf("inventory: metrics: %w", err)
-	}
-	store, err := eventstore.New(pool, eventstore.Config{OnAppend: storeMetrics.Observe})
+	pool, store, err := bootstrap.OpenStore(ctx, "inventory", cfg.DatabaseURL, reg)
 	if err != nil {
 		return err
 	}
-	if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
-		return fmt.Errorf("inventory: metrics: %w", err)
-	}
+	defer pool.Close()
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
 		return err
@@ -152,40 +115,19 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
-		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
+		Kafka: bootstrap.ConsumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("inventory: consumer: %w", err)
 	}
-	metricsAddr := ""
-	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
-		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
-		if err != nil {
-			return err
-		}
-		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		metricsAddr = ms.Addr().String()
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("inventory", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "INVENTORY_METRICS_ADDR")
+	if err != nil {
+		return err
 	}
-	if cfg.EnvFile != "" {
-		if err := os.WriteFile(cfg.EnvFile, fmt.Appendf(nil, "export INVENTORY_METRICS_ADDR=%s\n", metricsAddr), 0o644); err != nil {
-			return fmt.Errorf("inventory: env file: %w", err)
-		}
-	}
+	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	log.InfoContext(ctx, "inventory service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"out_of_stock", cfg.Inventory.OutOfStockProducts, "reply_delay", cfg.Inventory.ReplyDelay, "initial_stock", cfg.Inventory.InitialStock)
 	return consumer.Run(ctx)
-}
-
-// consumerKafka lets the consumer subscribe to topics that do not exist yet
-// (on a fresh stack the reply topics appear only when the first event is
-// relayed): the broker creates them on subscription, and new topics are
-// noticed within 5s instead of librdkafka's default 5 minutes.
-func consumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
-	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
 }

@@ -20,12 +20,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"
@@ -81,13 +81,7 @@ func split(s string) []string {
 // ORDER_TLS_KEY, ORDER_OUT_OF_STOCK, ORDER_CREDIT_LIMIT, ORDER_BLOCKED_CUSTOMERS,
 // OTEL_TRACES_EXPORTER (none, stdout, otlp).
 func FromEnv() (Config, error) {
-	get := func(k, def string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
-	limit, err := strconv.ParseInt(get("ORDER_CREDIT_LIMIT", "0"), 10, 64)
+	limit, err := strconv.ParseInt(bootstrap.Getenv("ORDER_CREDIT_LIMIT", "0"), 10, 64)
 	if err != nil {
 		return Config{}, fmt.Errorf("ORDER_CREDIT_LIMIT: %w", err)
 	}
@@ -96,9 +90,9 @@ func FromEnv() (Config, error) {
 		return Config{}, err
 	}
 	return Config{
-		DatabaseURL:       get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
-		GRPCAddr:          get("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
-		MetricsAddr:       get("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
+		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		GRPCAddr:          bootstrap.Getenv("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
+		MetricsAddr:       bootstrap.Getenv("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
 		TLSCert:           os.Getenv("ORDER_TLS_CERT"),
 		TLSKey:            os.Getenv("ORDER_TLS_KEY"),
 		OutOfStock:        split(os.Getenv("ORDER_OUT_OF_STOCK")),
@@ -107,21 +101,15 @@ func FromEnv() (Config, error) {
 		Commands:          command.DefaultConfig,
 		Kafka:             kc,
 		SchemaRegistryURL: os.Getenv("SCHEMA_REGISTRY_URL"),
-		CommandTopics:     split(get("ORDER_COMMAND_TOPICS", ports.CommandTopic)),
-		CommandGroup:      get("ORDER_COMMAND_GROUP", "order-commands"),
-		Tracing:           observe.TracingConfig{Service: "order", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
+		CommandTopics:     split(bootstrap.Getenv("ORDER_COMMAND_TOPICS", ports.CommandTopic)),
+		CommandGroup:      bootstrap.Getenv("ORDER_COMMAND_GROUP", "order-commands"),
+		Tracing:           observe.TracingConfig{Service: "order", Exporter: bootstrap.Getenv("OTEL_TRACES_EXPORTER", "none")},
 	}, nil
 }
 
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("order: DATABASE_URL is empty"))
-	}
-	if c.GRPCAddr == "" {
-		errs = append(errs, errors.New("order: ORDER_GRPC_ADDR is empty"))
-	}
+	errs := bootstrap.Required("order", "DATABASE_URL", c.DatabaseURL, "ORDER_GRPC_ADDR", c.GRPCAddr)
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("order: set both ORDER_TLS_CERT and ORDER_TLS_KEY, or neither"))
 	}
@@ -162,23 +150,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("order: database: %w", err)
 	}
 	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return fmt.Errorf("order: event store migrations: %w", err)
-	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
-	storeMetrics, err := observe.NewStoreMetrics(reg)
-	if err != nil {
-		return fmt.Errorf("order: metrics: %w", err)
-	}
-	store, err := eventstore.New(pool, eventstore.Config{OnAppend: storeMetrics.Observe})
+	store, err := bootstrap.NewStore(ctx, "order", pool, reg)
 	if err != nil {
 		return err
-	}
-	if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
-		return fmt.Errorf("order: metrics: %w", err)
 	}
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
@@ -208,23 +186,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("order: listen %s: %w", cfg.GRPCAddr, err)
 	}
-	metricsAddr := ""
-	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
-		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		metricsAddr = ms.Addr().String()
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("order", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "ORDER_METRICS_ADDR", "ORDER_GRPC_ADDR", ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	if cfg.EnvFile != "" {
-		env := fmt.Sprintf("export ORDER_GRPC_ADDR=%s\nexport ORDER_METRICS_ADDR=%s\n", ln.Addr(), metricsAddr)
-		if err := os.WriteFile(cfg.EnvFile, []byte(env), 0o644); err != nil {
-			ln.Close()
-			return fmt.Errorf("order: env file: %w", err)
-		}
-	}
+	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)

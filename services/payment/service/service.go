@@ -8,14 +8,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/payment/adapters"
 	"github.com/stratahq/strata/services/payment/app/command"
 	"github.com/stratahq/strata/services/payment/ports"
@@ -42,48 +41,26 @@ type Config struct {
 // SCHEMA_REGISTRY_URL, STRATA_TOPIC_PREFIX, PAYMENT_GROUP, PAYMENT_METRICS_ADDR
 // and the failure injection variables (see adapters.FaultsFromEnv).
 func FromEnv() (Config, error) {
-	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	kc, err := bootstrap.KafkaFromEnv()
 	if err != nil {
 		return Config{}, err
 	}
-	if kc["bootstrap.servers"] == "" {
-		kc["bootstrap.servers"] = "127.0.0.1:9092"
-	}
 	faults, ferr := adapters.FaultsFromEnv(os.Getenv)
 	return Config{
-		DatabaseURL:       getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		Kafka:             kc,
-		SchemaRegistryURL: getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		SchemaRegistryURL: bootstrap.Getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
 		TopicPrefix:       os.Getenv("STRATA_TOPIC_PREFIX"),
-		Group:             getenv("PAYMENT_GROUP", "payment"),
-		MetricsAddr:       getenv("PAYMENT_METRICS_ADDR", "127.0.0.1:9467"),
+		Group:             bootstrap.Getenv("PAYMENT_GROUP", "payment"),
+		MetricsAddr:       bootstrap.Getenv("PAYMENT_METRICS_ADDR", "127.0.0.1:9467"),
 		Faults:            faults,
 	}, ferr
 }
 
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("payment: DATABASE_URL is empty"))
-	}
-	if c.Kafka["bootstrap.servers"] == "" {
-		errs = append(errs, errors.New("payment: KAFKA_BROKERS is empty"))
-	}
-	if c.SchemaRegistryURL == "" {
-		errs = append(errs, errors.New("payment: SCHEMA_REGISTRY_URL is empty"))
-	}
-	if c.Group == "" {
-		errs = append(errs, errors.New("payment: PAYMENT_GROUP is empty"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(bootstrap.Required("payment", "DATABASE_URL", c.DatabaseURL, "KAFKA_BROKERS", c.Kafka["bootstrap.servers"],
+		"SCHEMA_REGISTRY_URL", c.SchemaRegistryURL, "PAYMENT_GROUP", c.Group)...)
 }
 
 // Run runs the payment service until ctx ends.
@@ -104,29 +81,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("payment: database: %w", err)
-	}
-	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return fmt.Errorf("payment: event store migrations: %w", err)
-	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
-	storeMetrics, err := observe.NewStoreMetrics(reg)
-	if err != nil {
-		return fmt.Errorf("payment: metrics: %w", err)
-	}
-	store, err := eventstore.New(pool, eventstore.Config{OnAppend: storeMetrics.Observe})
+	pool, store, err := bootstrap.OpenStore(ctx, "payment", cfg.DatabaseURL, reg)
 	if err != nil {
 		return err
 	}
-	if err := reg.Register(observe.NewHeldBackCollector(store)); err != nil {
-		return fmt.Errorf("payment: metrics: %w", err)
-	}
+	defer pool.Close()
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
 		return err
@@ -148,40 +111,19 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
-		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
+		Kafka: bootstrap.ConsumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("payment: consumer: %w", err)
 	}
-	metricsAddr := ""
-	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
-		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
-		if err != nil {
-			return err
-		}
-		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		metricsAddr = ms.Addr().String()
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("payment", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "PAYMENT_METRICS_ADDR")
+	if err != nil {
+		return err
 	}
-	if cfg.EnvFile != "" {
-		if err := os.WriteFile(cfg.EnvFile, fmt.Appendf(nil, "export PAYMENT_METRICS_ADDR=%s\n", metricsAddr), 0o644); err != nil {
-			return fmt.Errorf("payment: env file: %w", err)
-		}
-	}
+	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	log.InfoContext(ctx, "payment service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"decline_customers", cfg.Faults.DeclineCustomers, "fail_refunds", cfg.Faults.FailRefunds, "reply_delay", cfg.Faults.ReplyDelay)
 	return consumer.Run(ctx)
-}
-
-// consumerKafka lets the consumer subscribe to topics that do not exist yet
-// (on a fresh stack the reply topics appear only when the first event is
-// relayed): the broker creates them on subscription, and new topics are
-// noticed within 5s instead of librdkafka's default 5 minutes.
-func consumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
-	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
 	"github.com/stratahq/strata/services/projector/ports"
@@ -68,43 +69,26 @@ func FromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	get := func(k, def string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
 	return Config{
-		DatabaseURL:       get("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		ReadDatabaseURL:   os.Getenv("READ_DATABASE_URL"),
-		ReadFallback:      get("QUERY_READ_FALLBACK", "primary"),
+		ReadFallback:      bootstrap.Getenv("QUERY_READ_FALLBACK", "primary"),
 		Kafka:             kc,
-		SchemaRegistryURL: get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
-		GRPCAddr:          get("QUERY_GRPC_ADDR", "127.0.0.1:50052"),
-		MetricsAddr:       get("PROJECTOR_METRICS_ADDR", "127.0.0.1:9466"),
-		Group:             get("PROJECTOR_GROUP", "projector"),
-		Topics:            strings.Split(get("PROJECTOR_TOPICS", "events.order"), ","),
+		SchemaRegistryURL: bootstrap.Getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		GRPCAddr:          bootstrap.Getenv("QUERY_GRPC_ADDR", "127.0.0.1:50052"),
+		MetricsAddr:       bootstrap.Getenv("PROJECTOR_METRICS_ADDR", "127.0.0.1:9466"),
+		Group:             bootstrap.Getenv("PROJECTOR_GROUP", "projector"),
+		Topics:            strings.Split(bootstrap.Getenv("PROJECTOR_TOPICS", "events.order"), ","),
 		TLSCert:           os.Getenv("QUERY_TLS_CERT"),
 		TLSKey:            os.Getenv("QUERY_TLS_KEY"),
-		Tracing:           observe.TracingConfig{Service: "projector", Exporter: get("OTEL_TRACES_EXPORTER", "none")},
+		Tracing:           observe.TracingConfig{Service: "projector", Exporter: bootstrap.Getenv("OTEL_TRACES_EXPORTER", "none")},
 	}, nil
 }
 
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("projector: DATABASE_URL is empty"))
-	}
-	if c.Kafka["bootstrap.servers"] == "" {
-		errs = append(errs, errors.New("projector: KAFKA_BROKERS is empty"))
-	}
-	if c.SchemaRegistryURL == "" {
-		errs = append(errs, errors.New("projector: SCHEMA_REGISTRY_URL is empty"))
-	}
-	if c.GRPCAddr == "" {
-		errs = append(errs, errors.New("projector: QUERY_GRPC_ADDR is empty"))
-	}
+	errs := bootstrap.Required("projector", "DATABASE_URL", c.DatabaseURL, "KAFKA_BROKERS", c.Kafka["bootstrap.servers"],
+		"SCHEMA_REGISTRY_URL", c.SchemaRegistryURL, "QUERY_GRPC_ADDR", c.GRPCAddr)
 	if c.ReadFallback != "" && c.ReadFallback != "primary" && c.ReadFallback != "fail" {
 		errs = append(errs, fmt.Errorf("projector: QUERY_READ_FALLBACK=%q: want primary or fail", c.ReadFallback))
 	}
@@ -241,23 +225,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("projector: listen %s: %w", cfg.GRPCAddr, err)
 	}
-	metricsAddr := ""
-	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
-		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		metricsAddr = ms.Addr().String()
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("projector", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "PROJECTOR_METRICS_ADDR", "QUERY_GRPC_ADDR", ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	if cfg.EnvFile != "" {
-		env := fmt.Sprintf("export QUERY_GRPC_ADDR=%s\nexport PROJECTOR_METRICS_ADDR=%s\n", ln.Addr(), metricsAddr)
-		if err := os.WriteFile(cfg.EnvFile, []byte(env), 0o644); err != nil {
-			ln.Close()
-			return fmt.Errorf("projector: env file: %w", err)
-		}
-	}
+	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

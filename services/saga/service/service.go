@@ -18,6 +18,7 @@ import (
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/saga/adapters"
 	"github.com/stratahq/strata/services/saga/app"
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
@@ -50,12 +51,9 @@ type Config struct {
 
 // FromEnv reads the configuration from the environment (see Config).
 func FromEnv() (Config, error) {
-	kc, err := messaging.KafkaConfigFromEnv(os.Environ())
+	kc, err := bootstrap.KafkaFromEnv()
 	if err != nil {
 		return Config{}, err
-	}
-	if kc["bootstrap.servers"] == "" {
-		kc["bootstrap.servers"] = "127.0.0.1:9092"
 	}
 	var errs []error
 	dur := func(k string, def time.Duration) time.Duration {
@@ -80,12 +78,12 @@ func FromEnv() (Config, error) {
 		}
 	}
 	cfg := Config{
-		DatabaseURL:       getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
+		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		Kafka:             kc,
-		SchemaRegistryURL: getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
+		SchemaRegistryURL: bootstrap.Getenv("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"),
 		TopicPrefix:       os.Getenv("STRATA_TOPIC_PREFIX"),
-		Group:             getenv("SAGA_GROUP", "saga-orchestrator"),
-		MetricsAddr:       getenv("SAGA_METRICS_ADDR", "127.0.0.1:9469"),
+		Group:             bootstrap.Getenv("SAGA_GROUP", "saga-orchestrator"),
+		MetricsAddr:       bootstrap.Getenv("SAGA_METRICS_ADDR", "127.0.0.1:9469"),
 		Timeouts: fulfilment.Timeouts{
 			Payment:      dur("SAGA_PAYMENT_TIMEOUT", 30*time.Second),
 			Inventory:    dur("SAGA_INVENTORY_TIMEOUT", 30*time.Second),
@@ -99,28 +97,10 @@ func FromEnv() (Config, error) {
 	return cfg, errors.Join(errs...)
 }
 
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
-
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("saga: DATABASE_URL is empty"))
-	}
-	if c.Kafka["bootstrap.servers"] == "" {
-		errs = append(errs, errors.New("saga: KAFKA_BROKERS is empty"))
-	}
-	if c.SchemaRegistryURL == "" {
-		errs = append(errs, errors.New("saga: SCHEMA_REGISTRY_URL is empty"))
-	}
-	if c.Group == "" {
-		errs = append(errs, errors.New("saga: SAGA_GROUP is empty"))
-	}
+	errs := bootstrap.Required("saga", "DATABASE_URL", c.DatabaseURL, "KAFKA_BROKERS", c.Kafka["bootstrap.servers"],
+		"SCHEMA_REGISTRY_URL", c.SchemaRegistryURL, "SAGA_GROUP", c.Group)
 	if c.MaxCompensationAttempts < 0 {
 		errs = append(errs, errors.New("saga: negative SAGA_MAX_COMPENSATION_ATTEMPTS"))
 	}
@@ -190,27 +170,18 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
-		Kafka: consumerKafka(cfg.Kafka), DB: pool, Registry: regClient,
+		Kafka: bootstrap.ConsumerKafka(cfg.Kafka), DB: pool, Registry: regClient,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
 	if err != nil {
 		return fmt.Errorf("saga: consumer: %w", err)
 	}
-	metricsAddr := ""
-	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" && cfg.Registry == nil {
-		ms, err := observe.ServeMetrics(cfg.MetricsAddr, reg)
-		if err != nil {
-			return err
-		}
-		defer ms.Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		metricsAddr = ms.Addr().String()
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("saga", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "SAGA_METRICS_ADDR")
+	if err != nil {
+		return err
 	}
-	if cfg.EnvFile != "" {
-		if err := os.WriteFile(cfg.EnvFile, fmt.Appendf(nil, "export SAGA_METRICS_ADDR=%s\n", metricsAddr), 0o644); err != nil {
-			return fmt.Errorf("saga: env file: %w", err)
-		}
-	}
+	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -227,16 +198,4 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	wg.Wait()
 	return err
-}
-
-// consumerKafka lets the consumer subscribe to topics that do not exist yet
-// (on a fresh stack the reply topics appear only when the first event is
-// relayed): the broker creates them on subscription, and new topics are
-// noticed within 5s instead of librdkafka's default 5 minutes.
-func consumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
-	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
 }
