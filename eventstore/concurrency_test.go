@@ -382,10 +382,7 @@ func TestHeldBackByAnOpenTransaction(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := s.ReadAll(ctx, eventstore.Start, 0)
-	if len(all) != 6 {
-		t.Fatalf("%d events after commit, want 6", len(all))
-	}
+	readAllSettled(t, s, 6)
 	// The open transaction's event has the smaller tx id: it sorts before the
 	// late append although its position is smaller too; the cursor after the
 	// first two events still reaches all four.

@@ -124,3 +124,26 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// readAllSettled reads the whole global log once it holds want events. The
+// read horizon is conservative: a transaction of another database (other test
+// packages run beside this one) that ends while the horizon is computed holds
+// readers back for a moment, so a test waits instead of expecting every
+// committed event on the first read. It fails when more than want arrive.
+func readAllSettled(t testing.TB, s *eventstore.Store, want int) []eventstore.RecordedEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs, err := s.ReadAll(context.Background(), eventstore.Start, 0)
+		if err != nil {
+			t.Fatalf("read all: %v", err)
+		}
+		if len(evs) >= want || time.Now().After(deadline) {
+			if len(evs) != want {
+				t.Fatalf("global log has %d events, want %d", len(evs), want)
+			}
+			return evs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -226,10 +226,7 @@ func TestReadsMetadataTombstoneAndTruncate(t *testing.T) {
 	if len(back) != 5 || back[4].Version != 6 {
 		t.Fatalf("backward after truncate: %d events", len(back))
 	}
-	global, _ := s.ReadAll(ctx, eventstore.Start, 0)
-	if len(global) != 10 {
-		t.Fatalf("global log after truncate has %d events, want all 10", len(global))
-	}
+	readAllSettled(t, s, 10) // truncation leaves the global log whole
 	// Appends continue after truncation.
 	if _, err := s.Append(ctx, "cart-1", "cart", eventstore.Exact(10), adds(next, 1)...); err != nil {
 		t.Fatal(err)
@@ -255,10 +252,7 @@ func TestReadsMetadataTombstoneAndTruncate(t *testing.T) {
 	if err := s.DeleteStream(ctx, "nope", eventstore.Any); !errors.Is(err, eventstore.ErrStreamNotFound) {
 		t.Fatalf("delete missing: %v", err)
 	}
-	global, _ = s.ReadAll(ctx, eventstore.Start, 0)
-	if len(global) != 11 {
-		t.Fatalf("global log after tombstone has %d events, want 11", len(global))
-	}
+	readAllSettled(t, s, 11) // so does a tombstone
 }
 
 func TestReadByTypeFromCursorAndTime(t *testing.T) {
