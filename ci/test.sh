@@ -106,6 +106,15 @@ step_schema() {
 	SCHEMA_CHECK_AGAINST=$against ci/schema-check.sh
 }
 
+# --- compat against Avro Java itself (issue 5) --------------------------------
+# Random and mutated schema pairs checked by package compat and by Apache Avro
+# Java's checker (fetched with Maven, as Kafka is): the verdicts must agree.
+STEPS+=(javacheck)
+
+step_javacheck() {
+	compat/testdata/javacheck/run.sh 3000 1
+}
+
 # --- fault tests (issue 6) ---------------------------------------------------
 # They SIGKILL the relay and stop the stack's Kafka for ~30 s, so they run
 # alone, after every other test, and ci/stack.sh brings Kafka back.
