@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
@@ -33,30 +34,49 @@ const CommandTopic = "commands.order"
 func CommandRouter(types *serde.Registry, h *command.Handlers, log *slog.Logger) *messaging.Router {
 	r := messaging.NewRouter(types)
 	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *events.ConfirmOrder) error {
-		_, err := h.ConfirmOrder(ctx, commandMeta(env), c.OrderID, c.PaymentID, c.ReservationID)
-		return commandOutcome(ctx, log, env, c.OrderID, err)
+		return HandleCommand(ctx, h, log, commandMeta(env), c)
 	})
 	messaging.Handle(r, func(ctx context.Context, _ pgx.Tx, env messaging.Envelope, c *events.CancelOrder) error {
-		_, err := h.CancelOrder(ctx, commandMeta(env), c.OrderID, c.Reason)
-		return commandOutcome(ctx, log, env, c.OrderID, err)
+		return HandleCommand(ctx, h, log, commandMeta(env), c)
 	})
 	return r
 }
 
-func commandMeta(env messaging.Envelope) command.Meta {
-	return command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID, UserID: env.UserID, TraceParent: env.TraceParent}
-}
-
-func commandOutcome(ctx context.Context, log *slog.Logger, env messaging.Envelope, orderID string, err error) error {
+// HandleCommand runs one decoded saga command (*ConfirmOrder or *CancelOrder)
+// with the outcome rules of CommandRouter: nil when applied or when the
+// order's state forbids it (logged), a messaging.Permanent error for an
+// invalid command or an unknown order, any other error to be retried.
+// CommandRouter calls it for Kafka; in-process transports call it directly.
+// meta.CommandID must be the message's event id, so the resulting event's
+// causation id names the command.
+func HandleCommand(ctx context.Context, h *command.Handlers, log *slog.Logger, meta command.Meta, cmd any) error {
+	var (
+		name, orderID string
+		err           error
+	)
+	switch c := cmd.(type) {
+	case *events.ConfirmOrder:
+		name, orderID = "shop.order.ConfirmOrder", c.OrderID
+		_, err = h.ConfirmOrder(ctx, meta, c.OrderID, c.PaymentID, c.ReservationID)
+	case *events.CancelOrder:
+		name, orderID = "shop.order.CancelOrder", c.OrderID
+		_, err = h.CancelOrder(ctx, meta, c.OrderID, c.Reason)
+	default:
+		return messaging.Permanent(fmt.Errorf("order commands: unexpected %T", cmd))
+	}
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, order.ErrForbidden):
 		log.WarnContext(ctx, "order command not applicable in the order's state; acknowledged", "order_id", orderID,
-			"command", env.EventType, "command_id", env.EventID, "err", err)
+			"command", name, "command_id", meta.CommandID, "err", err)
 		return nil
 	case errors.Is(err, order.ErrInvalid), errors.Is(err, order.ErrNotFound):
 		return messaging.Permanent(err)
 	}
 	return err
+}
+
+func commandMeta(env messaging.Envelope) command.Meta {
+	return command.Meta{CommandID: env.EventID, CorrelationID: env.CorrelationID, UserID: env.UserID, TraceParent: env.TraceParent}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	paymentev "github.com/stratahq/strata/gen/avro/payment"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/internal/testenv"
+	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
@@ -25,6 +27,7 @@ import (
 	orderadapters "github.com/stratahq/strata/services/order/adapters"
 	ordercmd "github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/domain/order"
+	orderports "github.com/stratahq/strata/services/order/ports"
 	payadapters "github.com/stratahq/strata/services/payment/adapters"
 	paycmd "github.com/stratahq/strata/services/payment/app/command"
 	"github.com/stratahq/strata/services/saga/app"
@@ -268,6 +271,9 @@ func (s *shop) deliver(ctx context.Context, m saga.Message) {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
+		if !messaging.IsRetryable(err) {
+			break // the consumer runtime would dead-letter it
+		}
 		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 	}
 	s.t.Errorf("command %s %s: %v", m.Type, m.ID, err)
@@ -284,7 +290,7 @@ func (s *shop) handle(ctx context.Context, m saga.Message, v any) error {
 	case *inventoryev.ReleaseStock:
 		return s.invHandlers.ReleaseStock(ctx, invcmd.Meta{CommandID: m.ID, CorrelationID: m.Key}, c)
 	case *orderev.ConfirmOrder, *orderev.CancelOrder:
-		return orderadapters.HandleSagaCommand(ctx, s.orders, ordercmd.Meta{CommandID: m.ID, CorrelationID: m.Key}, c)
+		return orderports.HandleCommand(ctx, s.orders, slog.New(slog.DiscardHandler), ordercmd.Meta{CommandID: m.ID, CorrelationID: m.Key}, c)
 	default:
 		return fmt.Errorf("no participant for %T", v)
 	}
