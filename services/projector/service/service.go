@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,10 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/reflection"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
@@ -203,24 +199,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("projector: consumer: %w", err)
 	}
 
-	opts := observe.GRPCServerOptions(reg)
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("projector: TLS: %w", err)
-		}
-		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
-	}
 	// One request reads one database (replica or primary), so a position
 	// token waited for on one is never followed by a read on the other.
-	opts = append(opts, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	readSession := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		return h(adapters.WithReadSession(ctx), req)
-	}))
-	srv := grpc.NewServer(opts...)
+	})
+	srv, hs, err := bootstrap.GRPCServer("projector", reg, cfg.TLSCert, cfg.TLSKey, readSession)
+	if err != nil {
+		return err
+	}
 	queryv1.RegisterOrderQueryServiceServer(srv, ports.NewQueryServer(query.New(readModel, query.Config{WaitTimeout: cfg.WaitTimeout})))
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	reflection.Register(srv)
 	ln, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("projector: listen %s: %w", cfg.GRPCAddr, err)
