@@ -70,18 +70,6 @@ func KafkaFromEnv() (messaging.KafkaConfig, error) {
 	return kc, nil
 }
 
-// ConsumerKafka lets a consumer subscribe to topics that do not exist yet
-// (on a fresh stack the reply topics appear only when the first event is
-// relayed): the broker creates them on subscription, and new topics are
-// noticed within 5s instead of librdkafka's default 5 minutes.
-func ConsumerKafka(c messaging.KafkaConfig) messaging.KafkaConfig {
-	out := messaging.KafkaConfig{"allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"}
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
-}
-
 // OpenStore opens a pool on databaseURL and the event store in it (see
 // NewStore). Errors start with "name: ".
 func OpenStore(ctx context.Context, name, databaseURL string, reg prometheus.Registerer) (*pgxpool.Pool, *eventstore.Store, error) {

@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
-		Kafka: bootstrap.ConsumerKafka(cfg.Kafka), DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
+		Kafka: cfg.Kafka, DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})

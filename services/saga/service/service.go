@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(dlqSize)
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: topics,
-		Kafka: bootstrap.ConsumerKafka(cfg.Kafka), DB: pool, Registry: regClient,
+		Kafka: cfg.Kafka, DB: pool, Registry: regClient,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})
