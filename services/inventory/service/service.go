@@ -14,7 +14,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/ports"

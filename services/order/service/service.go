@@ -20,7 +20,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"

@@ -22,7 +22,7 @@ import (
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
 	"github.com/stratahq/strata/services/projector/ports"

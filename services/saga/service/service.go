@@ -18,7 +18,7 @@ import (
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/saga/adapters"
 	"github.com/stratahq/strata/services/saga/app"
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
