@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	queryv1 "github.com/stratahq/strata/gen/proto/query/v1"
@@ -22,7 +23,6 @@ import (
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
 	"github.com/stratahq/strata/services/projector/ports"
