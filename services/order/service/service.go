@@ -29,10 +29,10 @@ import (
 
 // Config configures the order service; FromEnv fills it from the environment.
 type Config struct {
-	DatabaseURL     string
-	GRPCAddr        string // ORDER_GRPC_ADDR, default 127.0.0.1:50051
-	MetricsAddr     string // ORDER_METRICS_ADDR, default 127.0.0.1:9465; "off" disables
-	GRPC bootstrap.GRPCConfig // ORDER_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
+	DatabaseURL string
+	GRPCAddr    string               // ORDER_GRPC_ADDR, default 127.0.0.1:50051
+	MetricsAddr string               // ORDER_METRICS_ADDR, default 127.0.0.1:9465; "off" disables
+	GRPC        bootstrap.GRPCConfig // ORDER_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
 	// OutOfStock lists product ids the in-process stock check refuses
 	// (ORDER_OUT_OF_STOCK, comma-separated).
 	OutOfStock []string
@@ -87,7 +87,7 @@ func FromEnv() (Config, error) {
 		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		GRPCAddr:          bootstrap.Getenv("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
 		MetricsAddr:       bootstrap.Getenv("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
-		GRPC: bootstrap.GRPCConfigFromEnv("ORDER"),
+		GRPC:              bootstrap.GRPCConfigFromEnv("ORDER"),
 		OutOfStock:        split(os.Getenv("ORDER_OUT_OF_STOCK")),
 		CreditLimit:       limit,
 		BlockedCustomers:  split(os.Getenv("ORDER_BLOCKED_CUSTOMERS")),

@@ -44,7 +44,7 @@ type Config struct {
 	MetricsAddr       string // PROJECTOR_METRICS_ADDR, default 127.0.0.1:9466; "off" disables
 	Group             string // consumer group, default "projector"
 	Topics            []string
-	GRPC bootstrap.GRPCConfig // QUERY_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
+	GRPC              bootstrap.GRPCConfig // QUERY_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
 	WaitTimeout       time.Duration
 	Tracing           observe.TracingConfig
 	EnvFile           string // when set, the bound addresses are written there as export lines
@@ -74,7 +74,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:       bootstrap.Getenv("PROJECTOR_METRICS_ADDR", "127.0.0.1:9466"),
 		Group:             bootstrap.Getenv("PROJECTOR_GROUP", "projector"),
 		Topics:            strings.Split(bootstrap.Getenv("PROJECTOR_TOPICS", "events.order"), ","),
-		GRPC: bootstrap.GRPCConfigFromEnv("QUERY"),
+		GRPC:              bootstrap.GRPCConfigFromEnv("QUERY"),
 		Tracing:           observe.TracingConfig{Service: "projector", Exporter: bootstrap.Getenv("OTEL_TRACES_EXPORTER", "none")},
 	}, nil
 }
