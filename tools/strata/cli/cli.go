@@ -8,6 +8,9 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/stratahq/strata/tools/strata/cli/dev"
+	"github.com/stratahq/strata/tools/strata/cli/initcmd"
 )
 
 // Exit codes shared by every command.
@@ -44,6 +47,8 @@ func commands() map[string]command {
 		"archive":    {archiveSummary, runArchive},
 		"restore":    {restoreSummary, runRestore},
 		"backup":     {backupSummary, runBackup},
+		"init":       {initcmd.Command().Short, runCobra(initcmd.Command)},
+		"dev":        {dev.Command().Short, runCobra(dev.Command)},
 	}
 }
 
