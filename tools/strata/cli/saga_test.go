@@ -24,7 +24,7 @@ func TestSagaUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"saga"}, "usage: strata saga list"},
+		{[]string{"saga"}, "missing subcommand"},
 		{[]string{"saga", "show"}, "give its ID"},
 		{[]string{"saga", "retry"}, "give its ID"},
 		{[]string{"saga", "resolve"}, "give its ID"},
