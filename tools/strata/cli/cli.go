@@ -25,6 +25,7 @@ import (
 	"github.com/stratahq/strata/tools/strata/cli/restore"
 	"github.com/stratahq/strata/tools/strata/cli/saga"
 	"github.com/stratahq/strata/tools/strata/cli/schema"
+	"github.com/stratahq/strata/tools/strata/cli/version"
 )
 
 // Exit codes shared by every command (see clikit).
@@ -59,6 +60,7 @@ input or an unreachable dependency.`,
 		restore.Command(),
 		saga.Command(),
 		schema.Command(),
+		version.Command(),
 	)
 	return root
 }

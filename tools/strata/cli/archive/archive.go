@@ -112,16 +112,17 @@ func dirFlag(cmd *cobra.Command) *string {
 func listCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "the archives in DIR, one JSON object per line",
+		Short: "the archives in DIR",
 		Args:  clikit.NoArgs,
 	}
 	dir := dirFlag(cmd)
+	output := clikit.Output(cmd, clikit.JSON)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ents, err := os.ReadDir(*dir)
 		if err != nil {
 			return clikit.Unavailable(err)
 		}
-		enc := json.NewEncoder(cmd.OutOrStdout())
+		l := clikit.NewLister(cmd.OutOrStdout(), *output, "ARCHIVE ID", "CREATED", "BEFORE", "STREAMS", "EVENTS", "FILES")
 		for _, e := range ents {
 			m, err := archive.ReadManifest(*dir + string(os.PathSeparator) + e.Name())
 			if err != nil {
@@ -133,10 +134,11 @@ func listCommand() *cobra.Command {
 					archived++
 				}
 			}
-			_ = enc.Encode(map[string]any{"archive_id": m.ID, "created_at": m.CreatedAt, "before": m.Before,
-				"streams": archived, "events": m.Events, "files": len(m.Files)})
+			_ = l.Row(map[string]any{"archive_id": m.ID, "created_at": m.CreatedAt, "before": m.Before,
+				"streams": archived, "events": m.Events, "files": len(m.Files)},
+				m.ID, m.CreatedAt.UTC().Format(time.RFC3339), m.Before.UTC().Format(time.RFC3339), archived, m.Events, len(m.Files))
 		}
-		return nil
+		return l.Flush()
 	}
 	return cmd
 }

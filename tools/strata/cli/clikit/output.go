@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,20 @@ func Output(cmd *cobra.Command, def Format) *Format {
 	return &f
 }
 
+// OutputOrJSON is Output plus the older --json (hidden, the same as -o json)
+// of commands that had it; call the result once flags are parsed.
+func OutputOrJSON(cmd *cobra.Command, def Format) func() Format {
+	output := Output(cmd, def)
+	asJSON := cmd.Flags().Bool("json", false, "same as -o json")
+	_ = cmd.Flags().MarkHidden("json")
+	return func() Format {
+		if *asJSON {
+			return JSON
+		}
+		return *output
+	}
+}
+
 // JSONLines writes each value as one line of JSON.
 func JSONLines[T any](w io.Writer, vs []T) error {
 	enc := json.NewEncoder(w)
@@ -51,4 +66,52 @@ func JSONLines[T any](w io.Writer, vs []T) error {
 // NewTable returns a tabwriter for aligned columns; Flush it when done.
 func NewTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// Lister writes a listing's records: under -o json one JSON object per line,
+// under -o table one aligned row per record below a header.
+type Lister struct {
+	format Format
+	enc    *json.Encoder
+	tw     *tabwriter.Writer
+	header []string
+	headed bool
+}
+
+// NewLister writes to w in format f; header names the table's columns.
+func NewLister(w io.Writer, f Format, header ...string) *Lister {
+	return &Lister{format: f, enc: json.NewEncoder(w), tw: NewTable(w), header: header}
+}
+
+// Row writes one record: v as JSON, or cells as a table row.
+func (l *Lister) Row(v any, cells ...any) error {
+	if l.format == JSON {
+		return l.enc.Encode(v)
+	}
+	l.head()
+	for i, c := range cells {
+		if i > 0 {
+			fmt.Fprint(l.tw, "\t")
+		}
+		fmt.Fprint(l.tw, c)
+	}
+	_, err := fmt.Fprintln(l.tw)
+	return err
+}
+
+// Flush writes what the table holds (its columns are aligned over the rows
+// since the last Flush); a table with no rows still gets its header.
+func (l *Lister) Flush() error {
+	if l.format == JSON {
+		return nil
+	}
+	l.head()
+	return l.tw.Flush()
+}
+
+func (l *Lister) head() {
+	if !l.headed {
+		l.headed = true
+		fmt.Fprintln(l.tw, strings.Join(l.header, "\t"))
+	}
 }

@@ -77,6 +77,9 @@ func Group(c *cobra.Command) *cobra.Command {
 			if !cmd.HasParent() {
 				what = "command"
 			}
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
 			if sug := cmd.SuggestionsFor(args[0]); len(sug) > 0 {
 				return Usagef("unknown %s %q; did you mean %s?", what, args[0], strings.Join(sug, " or "))
 			}

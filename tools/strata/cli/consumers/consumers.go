@@ -58,9 +58,7 @@ more than N messages (a check for scripts and CI).`,
 	groupList := f.String("group", "", "only these consumer groups (comma-separated)")
 	prefix := f.String("topic-prefix", "", "only topics with this prefix")
 	maxLag := f.Int64("max-lag", -1, "exit 1 when a partition lags more than this (-1: never)")
-	output := clikit.Output(cmd, clikit.Table)
-	asJSON := f.Bool("json", false, "same as -o json")
-	_ = f.MarkHidden("json")
+	output := clikit.OutputOrJSON(cmd, clikit.Table)
 	timeout := clikit.Timeout(cmd, 15*time.Second)
 	kafkaFlags := clikit.KafkaFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -81,7 +79,7 @@ more than N messages (a check for scripts and CI).`,
 			}
 		}
 		out := cmd.OutOrStdout()
-		if *asJSON || *output == clikit.JSON {
+		if output() == clikit.JSON {
 			_ = clikit.JSONLines(out, rows)
 			_ = clikit.JSONLines(out, dlqs)
 		} else {

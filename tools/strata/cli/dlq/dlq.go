@@ -86,12 +86,13 @@ func filterFlags(cmd *cobra.Command) func() (messaging.DLQFilter, error) {
 func listCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "one JSON object per dead letter (no payload)",
+		Short: "the dead letters with their failure (no payload); -o table for columns",
 		Args:  clikit.NoArgs,
 	}
 	c := commonFlags(cmd)
 	filterOf := filterFlags(cmd)
 	limit := cmd.Flags().Int("limit", 0, "list at most this many (0: all)")
+	output := clikit.Output(cmd, clikit.JSON)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		filter, err := filterOf()
 		if err != nil {
@@ -102,11 +103,13 @@ func listCommand() *cobra.Command {
 			return err
 		}
 		defer cancel()
-		enc := json.NewEncoder(cmd.OutOrStdout())
+		l := clikit.NewLister(cmd.OutOrStdout(), *output, "PARTITION", "OFFSET", "KEY", "EVENT TYPE", "KIND", "ATTEMPTS", "LAST FAILURE", "GROUP", "ERROR")
+		defer l.Flush()
 		n := 0
 		errStop := errors.New("limit")
 		err = messaging.ReadDLQ(ctx, kc, topic, filter, func(d messaging.DeadLetter) error {
-			if err := enc.Encode(summary(d)); err != nil {
+			if err := l.Row(summary(d), d.Partition, d.Offset, d.Key, d.EventType, d.Kind, d.Attempts,
+				d.LastFailure.UTC().Format(time.RFC3339), d.ConsumerGroup, oneLine(d.Error)); err != nil {
 				return err
 			}
 			n++
@@ -248,4 +251,13 @@ func detail(d messaging.DeadLetter) map[string]any {
 	out["headers"] = hs
 	out["value_bytes"] = len(d.Value)
 	return out
+}
+
+// oneLine keeps a table row on one line.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
 }

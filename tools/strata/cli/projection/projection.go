@@ -37,6 +37,7 @@ events applied, streams tracked, failed attempts and the last error.`,
 	}
 	dbURL := clikit.DatabaseURL(cmd)
 	timeout := clikit.Timeout(cmd, 30*time.Second)
+	output := clikit.Output(cmd, clikit.Table)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
 		defer cancel()
@@ -50,13 +51,11 @@ events applied, streams tracked, failed attempts and the last error.`,
 		if err != nil {
 			return err
 		}
-		tw := clikit.NewTable(cmd.OutOrStdout())
-		fmt.Fprintln(tw, "PROJECTION\tPOSITION\tLAG\tAPPLIED\tSTREAMS\tFAILURES\tLAST EVENT\tREBUILT\tLAST ERROR")
+		l := clikit.NewLister(cmd.OutOrStdout(), *output, "PROJECTION", "POSITION", "LAG", "APPLIED", "STREAMS", "FAILURES", "LAST EVENT", "REBUILT", "LAST ERROR")
 		for _, s := range sts {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Name, s.Position, s.Lag, s.Applied, s.Streams, s.Failures,
-				when(s.LastEventAt), when(s.RebuiltAt), s.LastError)
+			_ = l.Row(toJSON(s), s.Name, s.Position, s.Lag, s.Applied, s.Streams, s.Failures, when(s.LastEventAt), when(s.RebuiltAt), s.LastError)
 		}
-		return tw.Flush()
+		return l.Flush()
 	}
 	return cmd
 }
@@ -130,4 +129,30 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// statusJSON is a projection's status under -o json.
+type statusJSON struct {
+	Name        string     `json:"projection"`
+	Position    int64      `json:"position"`
+	Lag         int64      `json:"lag"`
+	Applied     int64      `json:"applied"`
+	Streams     int64      `json:"streams"`
+	Failures    int64      `json:"failures"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	LastEventAt *time.Time `json:"last_event_at,omitempty"`
+	RebuiltAt   *time.Time `json:"rebuilt_at,omitempty"`
+}
+
+func toJSON(s projection.Status) statusJSON {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	return statusJSON{Name: s.Name, Position: s.Position, Lag: s.Lag, Applied: s.Applied, Streams: s.Streams,
+		Failures: s.Failures, LastError: s.LastError, LastErrorAt: opt(s.LastErrorAt), LastEventAt: opt(s.LastEventAt), RebuiltAt: opt(s.RebuiltAt)}
 }

@@ -110,6 +110,9 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 		}
 		if *metricsAddr != "" {
 			reg := observe.NewRegistry()
+			if err := observe.RegisterBuildInfo(reg, "relay"); err != nil {
+				return err
+			}
 			mm := messaging.NewMetrics()
 			if err := mm.Register(reg); err != nil {
 				return fmt.Errorf("metrics: %w", err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -53,7 +52,7 @@ Exit 1 when --stuck finds any.`,
 		Args: clikit.NoArgs,
 	}
 	open := conn(cmd)
-	asJSON := cmd.Flags().Bool("json", false, "print JSON")
+	output := clikit.OutputOrJSON(cmd, clikit.Table)
 	stuck := cmd.Flags().Bool("stuck", false, "only sagas that need attention")
 	stuckAfter := cmd.Flags().Duration("stuck-after", 5*time.Minute, "no progress for this long counts as stuck")
 	status := cmd.Flags().String("status", "", "only this status (RUNNING, COMPENSATING, COMPLETED, COMPENSATED, PARKED)")
@@ -69,21 +68,12 @@ Exit 1 when --stuck finds any.`,
 		if err != nil {
 			return clikit.Unavailable(err)
 		}
-		out := cmd.OutOrStdout()
-		if *asJSON {
-			rows := make([]sagaJSON, len(list))
-			for i, inst := range list {
-				rows[i] = toSagaJSON(inst)
-			}
-			writeJSON(out, rows)
-		} else {
-			tw := clikit.NewTable(out)
-			fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tSTEP\tUPDATED\tREASON")
-			for _, inst := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", inst.ID, inst.Type, inst.Status, inst.Step,
-					inst.UpdatedAt.UTC().Format(time.RFC3339), inst.Reason)
-			}
-			tw.Flush()
+		l := clikit.NewLister(cmd.OutOrStdout(), output(), "ID", "TYPE", "STATUS", "STEP", "UPDATED", "REASON")
+		for _, inst := range list {
+			_ = l.Row(toSagaJSON(inst), inst.ID, inst.Type, inst.Status, inst.Step, inst.UpdatedAt.UTC().Format(time.RFC3339), inst.Reason)
+		}
+		if err := l.Flush(); err != nil {
+			return err
 		}
 		if opt.Stuck && len(list) > 0 {
 			return clikit.Exit(clikit.ExitFail, nil)
@@ -102,7 +92,7 @@ compensation, with its attempt), its outcome and reason.`,
 		Args: clikit.ExactArgs(1, "which saga? give its ID"),
 	}
 	open := conn(cmd)
-	asJSON := cmd.Flags().Bool("json", false, "print JSON")
+	output := clikit.OutputOrJSON(cmd, clikit.Table)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		pool, done, err := open(cmd.Context())
 		if err != nil {
@@ -118,7 +108,7 @@ compensation, with its attempt), its outcome and reason.`,
 			return clikit.Unavailable(err)
 		}
 		out := cmd.OutOrStdout()
-		if *asJSON {
+		if output() == clikit.JSON {
 			v := struct {
 				sagaJSON
 				Steps []stepJSON `json:"steps"`
@@ -126,8 +116,7 @@ compensation, with its attempt), its outcome and reason.`,
 			for _, s := range steps {
 				v.Steps = append(v.Steps, toStepJSON(s))
 			}
-			writeJSON(out, v)
-			return nil
+			return json.NewEncoder(out).Encode(v)
 		}
 		fmt.Fprintf(out, "saga     %s\ntype     %s\nstatus   %s\nstep     %d\nversion  %d\ncreated  %s\nupdated  %s\n",
 			inst.ID, inst.Type, inst.Status, inst.Step, inst.Version,
@@ -253,10 +242,4 @@ func toStepJSON(s saga.StepRecord) stepJSON {
 	return stepJSON{Seq: s.Seq, Step: s.Step, Kind: string(s.Kind), Attempt: s.Attempt, CommandID: s.CommandID,
 		CommandType: s.CommandType, Status: string(s.Status), Reason: s.Reason, Result: s.Result,
 		StartedAt: s.StartedAt, FinishedAt: s.FinishedAt}
-}
-
-func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
