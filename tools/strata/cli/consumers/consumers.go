@@ -1,34 +1,20 @@
-package cli
+// Package consumers is `strata consumers lag`: consumer group lag from Kafka
+// offsets and dead-letter topic sizes.
+package consumers
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
-
-const consumersSummary = "consumer group lag from Kafka offsets (committed vs high watermark) and DLQ sizes"
-
-func consumersUsage(w io.Writer) {
-	fmt.Fprint(w, `usage: strata consumers lag [--group G,...] [--topic-prefix P] [--max-lag N] [--json] [--brokers HOSTS] [-X k=v]...
-
-For every consumer group (or the --group ones) and every partition it has
-committed an offset for: the committed offset, the partition's high watermark
-and the lag between them. Dead-letter topics (*.dlq) are listed with their
-size (high - low watermark). With --max-lag, exits 1 when any partition lags
-more than N messages (a check for scripts and CI).
-`)
-}
 
 // LagRow is one group's position on one partition.
 type LagRow struct {
@@ -47,78 +33,75 @@ type DLQRow struct {
 	Messages  int64  `json:"messages"`
 }
 
-func runConsumers(ctx context.Context, stdio IO, args []string) int {
-	if len(args) == 0 || args[0] != "lag" {
-		consumersUsage(stdio.Err)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return ExitOK
+// Command is `strata consumers lag`.
+func Command() *cobra.Command {
+	cmd := clikit.Group(&cobra.Command{
+		Use:   "consumers",
+		Short: "consumer group lag from Kafka offsets (committed vs high watermark) and DLQ sizes",
+	})
+	cmd.AddCommand(lagCommand())
+	return cmd
+}
+
+func lagCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lag",
+		Short: "committed offset, high watermark and lag per group and partition; DLQ sizes",
+		Long: `For every consumer group (or the --group ones) and every partition it has
+committed an offset for: the committed offset, the partition's high watermark
+and the lag between them. Dead-letter topics (*.dlq) are listed with their
+size (high - low watermark). With --max-lag, exits 1 when any partition lags
+more than N messages (a check for scripts and CI).`,
+		Args: clikit.NoArgs,
+	}
+	f := cmd.Flags()
+	groupList := f.String("group", "", "only these consumer groups (comma-separated)")
+	prefix := f.String("topic-prefix", "", "only topics with this prefix")
+	maxLag := f.Int64("max-lag", -1, "exit 1 when a partition lags more than this (-1: never)")
+	output := clikit.OutputOrJSON(cmd, clikit.Table)
+	timeout := clikit.Timeout(cmd, 15*time.Second)
+	kafkaFlags := clikit.KafkaFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		kc, err := kafkaFlags.Config()
+		if err != nil {
+			return err
 		}
-		return ExitUsage
-	}
-	fs := flag.NewFlagSet("strata consumers lag", flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	fs.Usage = func() { consumersUsage(stdio.Err); fs.PrintDefaults() }
-	groupList := fs.String("group", "", "only these consumer groups (comma-separated)")
-	prefix := fs.String("topic-prefix", "", "only topics with this prefix")
-	maxLag := fs.Int64("max-lag", -1, "exit 1 when a partition lags more than this (-1: never)")
-	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
-	timeout := fs.Duration("timeout", 15*time.Second, "Kafka request timeout")
-	props, brokers, err := kafkaFlags(fs)
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "strata consumers lag: %v\n", err)
-		return ExitUsage
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
+		defer cancel()
+		rows, dlqs, err := ConsumerLag(ctx, kc, clikit.SplitList(*groupList), *prefix)
+		if err != nil {
+			return clikit.Unavailable(err)
 		}
-		return ExitUsage
-	}
-	if *brokers == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stdio.Err, "strata consumers lag: need --brokers or KAFKA_BROKERS; no positional arguments")
-		return ExitUsage
-	}
-	props.cfg["bootstrap.servers"] = *brokers
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	rows, dlqs, err := ConsumerLag(ctx, props.cfg, splitList(*groupList), *prefix)
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "strata consumers lag: %v\n", err)
-		return ExitUsage
-	}
-	over := 0
-	for _, r := range rows {
-		if *maxLag >= 0 && r.Lag > *maxLag {
-			over++
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdio.Out)
+		over := 0
 		for _, r := range rows {
-			_ = enc.Encode(r)
-		}
-		for _, d := range dlqs {
-			_ = enc.Encode(d)
-		}
-	} else {
-		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tCOMMITTED\tHIGH WATERMARK\tLAG")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", r.Group, r.Topic, r.Partition, r.Committed, r.High, r.Lag)
-		}
-		if len(dlqs) > 0 {
-			fmt.Fprintln(tw, "\nDLQ TOPIC\tPARTITION\tMESSAGES")
-			for _, d := range dlqs {
-				fmt.Fprintf(tw, "%s\t%d\t%d\n", d.Topic, d.Partition, d.Messages)
+			if *maxLag >= 0 && r.Lag > *maxLag {
+				over++
 			}
 		}
-		tw.Flush()
+		out := cmd.OutOrStdout()
+		if output() == clikit.JSON {
+			_ = clikit.JSONLines(out, rows)
+			_ = clikit.JSONLines(out, dlqs)
+		} else {
+			tw := clikit.NewTable(out)
+			fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tCOMMITTED\tHIGH WATERMARK\tLAG")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", r.Group, r.Topic, r.Partition, r.Committed, r.High, r.Lag)
+			}
+			if len(dlqs) > 0 {
+				fmt.Fprintln(tw, "\nDLQ TOPIC\tPARTITION\tMESSAGES")
+				for _, d := range dlqs {
+					fmt.Fprintf(tw, "%s\t%d\t%d\n", d.Topic, d.Partition, d.Messages)
+				}
+			}
+			tw.Flush()
+		}
+		if over > 0 {
+			return clikit.Exit(clikit.ExitFail, fmt.Errorf("%d partition(s) lag more than %d", over, *maxLag))
+		}
+		return nil
 	}
-	if over > 0 {
-		fmt.Fprintf(stdio.Err, "strata consumers lag: %d partition(s) lag more than %d\n", over, *maxLag)
-		return ExitFail
-	}
-	return ExitOK
+	return cmd
 }
 
 func configMap(kc messaging.KafkaConfig) *kafka.ConfigMap {

@@ -1,4 +1,4 @@
-package cli
+package registry
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 
 const registrySummary = "the schema registry server (Confluent REST API on PostgreSQL)"
 
-// registryReady, when set (by tests), is told the address the server listens on.
-var registryReady func(net.Addr)
+// Ready, when set (by tests), is told the address the server listens on.
+var Ready func(net.Addr)
 
 // runRegistry dispatches `strata registry SUBCOMMAND`.
 func runRegistry(ctx context.Context, stdio IO, args []string) int {
@@ -73,7 +73,7 @@ func runRegistryServe(ctx context.Context, stdio IO, args []string) int {
 		Addr:        *addr,
 		DatabaseURL: *dbURL,
 		Logger:      slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: lv})),
-		Ready:       registryReady,
+		Ready:       Ready,
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stdio.Err, "strata registry serve: %v\n(set --database-url, REGISTRY_DATABASE_URL or DATABASE_URL)\n", err)

@@ -1,4 +1,6 @@
-package cli
+// Package backup is `strata backup verify`: a pg_dump restored into a
+// scratch database matches the source per stream.
+package backup
 
 import (
 	"bytes"
@@ -6,8 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -18,17 +18,27 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/eventstore/archive"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
-const backupSummary = "verify a backup: pg_dump restored into a scratch database matches the source per stream"
+// Command is `strata backup verify`.
+func Command() *cobra.Command {
+	cmd := clikit.Group(&cobra.Command{
+		Use:   "backup",
+		Short: "verify a backup: pg_dump restored into a scratch database matches the source per stream",
+	})
+	cmd.AddCommand(verifyCommand())
+	return cmd
+}
 
-func backupUsage(w io.Writer) {
-	fmt.Fprint(w, `usage: strata backup verify [--database-url URL] [--scratch-url URL] [--keep-dump FILE] [--keep-scratch]
-                           [--pg-dump PATH] [--pg-restore PATH] [--json]
-
-Dumps the source database with pg_dump (custom format) from an exported
+func verifyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "dump, restore into a scratch database, compare per stream",
+		Long: `Dumps the source database with pg_dump (custom format) from an exported
 snapshot, restores the dump with pg_restore into a new scratch database, and
 compares the two: per stream the event count, the highest version and a
 SHA-256 over every event (ids, types, schemas, payloads, metadata, recorded
@@ -39,8 +49,42 @@ matches, 1 on a difference (listed), 2 when the check could not run.
 
 --scratch-url is a URL of the server to restore into (its database part is
 replaced by the scratch name; default the source server). The scratch database
-is dropped afterwards unless --keep-scratch. Progress goes to stderr.
-`)
+is dropped afterwards unless --keep-scratch. Progress goes to stderr.`,
+		Args: clikit.NoArgs,
+	}
+	f := cmd.Flags()
+	dbURL := clikit.DatabaseURL(cmd)
+	scratchURL := f.String("scratch-url", "", "server to restore into (default the source's)")
+	keepDump := f.String("keep-dump", "", "write the dump here and keep it (default a temporary file)")
+	keepScratch := f.Bool("keep-scratch", false, "do not drop the scratch database")
+	pgDump := f.String("pg-dump", "pg_dump", "pg_dump binary")
+	pgRestore := f.String("pg-restore", "pg_restore", "pg_restore binary")
+	asJSON := f.Bool("json", true, "print the report as JSON")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := clikit.RequireDatabase(*dbURL); err != nil {
+			return err
+		}
+		stderr := cmd.ErrOrStderr()
+		rep, err := VerifyBackup(cmd.Context(), BackupConfig{
+			SourceURL: *dbURL, ScratchURL: *scratchURL, DumpFile: *keepDump, KeepScratch: *keepScratch,
+			PgDump: *pgDump, PgRestore: *pgRestore, Progress: stderr,
+		})
+		if err != nil {
+			return clikit.Unavailable(err)
+		}
+		if *asJSON {
+			_ = json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+		}
+		if !rep.OK {
+			for _, d := range rep.Differences {
+				fmt.Fprintf(stderr, "difference: %s\n", d)
+			}
+			return clikit.Exit(clikit.ExitFail, nil)
+		}
+		fmt.Fprintf(stderr, "backup verify: OK: %d streams, %d events match in %s\n", rep.Streams, rep.Events, rep.Scratch)
+		return nil
+	}
+	return cmd
 }
 
 // BackupReport is what `strata backup verify` prints.
@@ -59,55 +103,6 @@ type BackupReport struct {
 // storeTables are compared by row count.
 var storeTables = []string{"events", "streams", "event_schemas", "snapshots", "checkpoints", "archived_streams",
 	"messaging_relay_checkpoints", "messaging_processed_events"}
-
-func runBackup(ctx context.Context, stdio IO, args []string) int {
-	if len(args) == 0 || args[0] != "verify" {
-		backupUsage(stdio.Err)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	fs := flag.NewFlagSet("strata backup verify", flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	fs.Usage = func() { backupUsage(stdio.Err); fs.PrintDefaults() }
-	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "source PostgreSQL URL (default $DATABASE_URL)")
-	scratchURL := fs.String("scratch-url", "", "server to restore into (default the source's)")
-	keepDump := fs.String("keep-dump", "", "write the dump here and keep it (default a temporary file)")
-	keepScratch := fs.Bool("keep-scratch", false, "do not drop the scratch database")
-	pgDump := fs.String("pg-dump", "pg_dump", "pg_dump binary")
-	pgRestore := fs.String("pg-restore", "pg_restore", "pg_restore binary")
-	asJSON := fs.Bool("json", true, "print the report as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if *dbURL == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stdio.Err, "strata backup verify: need --database-url or DATABASE_URL; no positional arguments")
-		return ExitUsage
-	}
-	rep, err := VerifyBackup(ctx, BackupConfig{
-		SourceURL: *dbURL, ScratchURL: *scratchURL, DumpFile: *keepDump, KeepScratch: *keepScratch,
-		PgDump: *pgDump, PgRestore: *pgRestore, Progress: stdio.Err,
-	})
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "strata backup verify: %v\n", err)
-		return ExitUsage
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdio.Out).Encode(rep)
-	}
-	if !rep.OK {
-		for _, d := range rep.Differences {
-			fmt.Fprintf(stdio.Err, "difference: %s\n", d)
-		}
-		return ExitFail
-	}
-	fmt.Fprintf(stdio.Err, "backup verify: OK: %d streams, %d events match in %s\n", rep.Streams, rep.Events, rep.Scratch)
-	return ExitOK
-}
 
 // BackupConfig configures VerifyBackup.
 type BackupConfig struct {
