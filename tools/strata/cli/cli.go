@@ -34,6 +34,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"projection": {projectionSummary, runProjection},
 		"schema":     {schemaSummary, runSchema},
+		"generate":   {generateSummary, runGenerate},
 		"registry":   {registrySummary, runRegistry},
 		"migrate":    {migrateSummary, runMigrate},
 		"relay":      {relaySummary, runRelay},
