@@ -10,11 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/ports"

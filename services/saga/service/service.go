@@ -13,12 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/saga/adapters"
 	"github.com/stratahq/strata/services/saga/app"
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
