@@ -59,10 +59,9 @@ func (o Options) Validate() error {
 
 // Placeholders in the templates.
 const (
-	phModule       = "__MODULE__"
-	phNamespace    = "__NAMESPACE__"
-	phReplace      = "__REPLACE__"       // go.mod: the Strata checkout from the module folder
-	phReplaceTools = "__REPLACE_TOOLS__" // tools/go.mod: the same, from tools/
+	phModule    = "__MODULE__"
+	phNamespace = "__NAMESPACE__"
+	phReplace   = "__REPLACE__" // go.mod: the Strata checkout from the module folder
 )
 
 // Files returns the scaffold's files for o: slash-separated paths relative to
@@ -71,11 +70,7 @@ func Files(o Options) (map[string][]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	tools := o.Strata
-	if !filepath.IsAbs(tools) {
-		tools = filepath.ToSlash(filepath.Join("..", tools))
-	}
-	r := strings.NewReplacer(phModule, o.Module, phNamespace, o.Namespace, phReplaceTools, tools, phReplace, filepath.ToSlash(o.Strata))
+	r := strings.NewReplacer(phModule, o.Module, phNamespace, o.Namespace, phReplace, filepath.ToSlash(o.Strata))
 	out := map[string][]byte{}
 	err := fs.WalkDir(templates, "template", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -121,7 +116,6 @@ func Write(dir string, o Options) error {
 func templatize(content string) string {
 	return strings.NewReplacer(
 		"github.com/stratahq/strata/examples/ledger", phModule,
-		"replace github.com/stratahq/strata => ../../..\n", "replace github.com/stratahq/strata => "+phReplaceTools+"\n",
 		"replace github.com/stratahq/strata => ../..\n", "replace github.com/stratahq/strata => "+phReplace+"\n",
 		"bank.account", phNamespace+".account",
 		"bank.ledger.v1", phNamespace+".ledger.v1",

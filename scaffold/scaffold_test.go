@@ -111,15 +111,8 @@ func TestFilesForAnotherProject(t *testing.T) {
 	if gm := string(files["go.mod"]); !strings.Contains(gm, "module example.com/acme/payments\n") || !strings.Contains(gm, "=> /src/strata\n") {
 		t.Errorf("go.mod:\n%s", gm)
 	}
-	if tm := string(files["tools/go.mod"]); !strings.Contains(tm, "=> /src/strata\n") {
-		t.Errorf("tools/go.mod:\n%s", tm)
-	}
-	rel, err := Files(Options{Module: "example.com/x", Namespace: "x", Strata: "../strata"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tm := string(rel["tools/go.mod"]); !strings.Contains(tm, "=> ../../strata\n") {
-		t.Errorf("tools/go.mod with a relative checkout:\n%s", tm)
+	if !strings.Contains(string(files["go.mod"]), "\ttool github.com/stratahq/strata/tools/strata\n") && !strings.Contains(string(files["go.mod"]), "\tgithub.com/stratahq/strata/tools/strata\n") {
+		t.Errorf("go.mod does not pin the strata CLI as a tool")
 	}
 }
 

@@ -6,7 +6,6 @@ package dev
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,25 +13,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/ci/stack"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
-
-// ExitError carries the stack script's exit code (status: 1 when a
-// component is down).
-type ExitError struct{ Code int }
-
-func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // Command returns `strata dev`.
 func Command() *cobra.Command {
 	var projectDir string
-	cmd := &cobra.Command{
+	cmd := clikit.Group(&cobra.Command{
 		Use:   "dev",
 		Short: "the local stack for this project: PostgreSQL, Kafka, schema registry (up, down, status, env)",
 		Long: `The local stack for a project: PostgreSQL 127.0.0.1:55432, Kafka 127.0.0.1:9092 and
 the schema registry 127.0.0.1:8081 (served by this strata), with data and logs under
 the project's .local/ folder. The project is the folder of the nearest strata.yaml
 (or --project). The ports are fixed: one stack per machine at a time.`,
-	}
+	})
 	cmd.PersistentFlags().StringVar(&projectDir, "project", "", "project folder (default: the folder of the nearest strata.yaml, else this one)")
 	for _, sub := range []struct{ name, short string }{
 		{"up", "start what is down, leave what is healthy alone (downloads Kafka once)"},
@@ -59,7 +53,7 @@ the project's .local/ folder. The project is the folder of the nearest strata.ya
 				run.Stdout, run.Stderr = c.OutOrStdout(), c.ErrOrStderr()
 				err = run.Run()
 				if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-					return &ExitError{Code: ee.ExitCode()}
+					return clikit.Exit(ee.ExitCode(), nil) // the script said what is wrong
 				}
 				return err
 			},

@@ -3,7 +3,6 @@
 package initcmd
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/scaffold"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
 // StrataCheckout is the Strata checkout this binary was built from, set at
@@ -25,12 +25,6 @@ import (
 // When empty, the checkout is found from the compiled source path (unless
 // the binary was built with -trimpath).
 var StrataCheckout string
-
-// UsageError is a bad invocation (exit code 2).
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
 
 // Command returns `strata init`.
 func Command() *cobra.Command {
@@ -48,14 +42,14 @@ STRATA_CHECKOUT (default: the one this strata was built from).
 Then:  cd DIR && make up && eval "$(make env)" && make generate test`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return &UsageError{fmt.Errorf("want one folder, got %d arguments", len(args))}
+				return clikit.Usagef("want one folder, got %d arguments", len(args))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
 			if module == "" {
-				return &UsageError{errors.New("--module is required (the Go module path of the new service)")}
+				return clikit.Usagef("--module is required (the Go module path of the new service)")
 			}
 			if namespace == "" {
 				namespace = defaultNamespace(module)
@@ -63,7 +57,7 @@ Then:  cd DIR && make up && eval "$(make env)" && make generate test`,
 			if replace == "" {
 				replace = checkout()
 				if replace == "" {
-					return &UsageError{errors.New("--replace is required: this strata does not know the checkout it was built from")}
+					return clikit.Usagef("--replace is required: this strata does not know the checkout it was built from")
 				}
 			}
 			abs, err := filepath.Abs(replace)
@@ -71,11 +65,11 @@ Then:  cd DIR && make up && eval "$(make env)" && make generate test`,
 				return err
 			}
 			if err := isStrata(abs); err != nil {
-				return &UsageError{err}
+				return clikit.Usagef("%w", err)
 			}
 			opts := scaffold.Options{Module: module, Namespace: namespace, Strata: abs}
 			if err := opts.Validate(); err != nil {
-				return &UsageError{err}
+				return clikit.Usagef("%w", err)
 			}
 			if err := scaffold.Write(dir, opts); err != nil {
 				return fmt.Errorf("init %s: %w", dir, err)
