@@ -14,6 +14,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -81,7 +82,14 @@ func Files(o Options) (map[string][]byte, error) {
 			return err
 		}
 		name := r.Replace(strings.TrimSuffix(strings.TrimPrefix(path, "template/"), ".tmpl"))
-		out[name] = []byte(r.Replace(string(b)))
+		content := []byte(r.Replace(string(b)))
+		if strings.HasSuffix(name, ".go") {
+			// Another module path sorts differently among the imports.
+			if content, err = format.Source(content); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		out[name] = content
 		return nil
 	})
 	return out, err

@@ -3,6 +3,7 @@ package scaffold
 import (
 	"bytes"
 	"flag"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,6 +106,13 @@ func TestFilesForAnotherProject(t *testing.T) {
 		for _, leak := range []string{"__", "examples/ledger", "bank.", "namespace: bank"} {
 			if strings.Contains(s, leak) && !(leak == "__" && strings.Contains(name, "go.sum")) {
 				t.Errorf("%s contains %q", name, leak)
+			}
+		}
+	}
+	for name, b := range files {
+		if strings.HasSuffix(name, ".go") {
+			if f, err := format.Source(b); err != nil || !bytes.Equal(f, b) {
+				t.Errorf("%s is not gofmt-formatted (%v)", name, err)
 			}
 		}
 	}
