@@ -1,17 +1,19 @@
 package messaging
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/hamba/avro/v2"
 	"github.com/riferrei/srclient"
+
+	"github.com/stratahq/strata/registry/client"
 )
 
 // Registry is the part of a Confluent-compatible schema registry client the
-// relay and the consumer use; *srclient.SchemaRegistryClient satisfies it.
+// relay and the consumer use; the *srclient.SchemaRegistryClient that package
+// registry/client builds (credentials and TLS from the environment)
+// satisfies it.
 type Registry interface {
 	GetSchema(schemaID int) (*srclient.Schema, error)
 	CreateSchema(subject string, schema string, schemaType srclient.SchemaType, references ...srclient.Reference) (*srclient.Schema, error)
@@ -19,14 +21,6 @@ type Registry interface {
 }
 
 var _ Registry = (*srclient.SchemaRegistryClient)(nil)
-
-// NewRegistryClient returns an srclient client for url with its goavro codec
-// creation switched off (Strata decodes with hamba/avro).
-func NewRegistryClient(url string) *srclient.SchemaRegistryClient {
-	c := srclient.CreateSchemaRegistryClient(url)
-	c.CodecCreationEnabled(false)
-	return c
-}
 
 // registered is a writer schema's identity in the registry.
 type registered struct {
@@ -62,7 +56,7 @@ func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered
 	}
 	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
 	if err != nil {
-		if !isNotFound(err) {
+		if !client.IsNotFound(err) {
 			return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
 		}
 		if _, err := s.reg.CreateSchema(subject, schemaJSON, srclient.Avro); err != nil {
@@ -78,19 +72,6 @@ func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered
 	s.ids[fingerprint] = r
 	s.mu.Unlock()
 	return r, nil
-}
-
-// isNotFound reports a registry 404 (subject or schema not found).
-func isNotFound(err error) bool {
-	var e srclient.Error
-	if errors.As(err, &e) {
-		return e.Code/100 == http.StatusNotFound
-	}
-	var pe *srclient.Error
-	if errors.As(err, &pe) {
-		return pe.Code/100 == http.StatusNotFound
-	}
-	return false
 }
 
 // writerSchemas caches, by registry id, the parsed writer schemas the
@@ -122,7 +103,7 @@ func (w *writerSchemas) get(id uint32) (writerSchema, error) {
 	}
 	got, err := w.reg.GetSchema(int(id))
 	if err != nil {
-		if isNotFound(err) {
+		if client.IsNotFound(err) {
 			return writerSchema{}, fmt.Errorf("schema id %d: %v: %w", id, err, ErrUnknownSchema)
 		}
 		return writerSchema{}, fmt.Errorf("get schema id %d: %w", id, err)

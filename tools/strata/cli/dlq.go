@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 )
 
 const dlqSummary = "list, show and replay dead-lettered messages (<topic>.dlq)"
@@ -126,7 +127,11 @@ $SCHEMA_REGISTRY_URL), -X key=value librdkafka properties, --timeout.
 			found = true
 			out := detail(d)
 			if *regURL != "" {
-				typ, js, err := messaging.DecodeJSON(messaging.NewRegistryClient(*regURL), d.Value)
+				reg, err := client.ForURL(*regURL)
+				if err != nil {
+					return err
+				}
+				typ, js, err := messaging.DecodeJSON(reg, d.Value)
 				if err != nil {
 					out["payload_error"] = err.Error()
 				} else {

@@ -15,6 +15,7 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 )
 
 const relaySummary = "relay the event store's global log to Kafka (the outbox relay)"
@@ -124,8 +125,13 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
 		p := *topicPrefix
 		route = func(e *messaging.LogEvent) string { return p + messaging.DefaultRoute(e) }
 	}
+	reg, err := client.ForURL(*regURL)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "strata relay: %v\n", err)
+		return ExitUsage
+	}
 	cfg := messaging.RelayConfig{
-		Name: *name, Log: log, DB: pool, Registry: messaging.NewRegistryClient(*regURL),
+		Name: *name, Log: log, DB: pool, Registry: reg,
 		Kafka: props.cfg, Route: route, Topics: topics, BatchSize: *batch, MaxInFlight: *inflight,
 		Logger: slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level})),
 	}
