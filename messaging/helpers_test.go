@@ -90,9 +90,11 @@ func (s *stack) relayConfig(name string) messaging.RelayConfig {
 		Log:      messaging.NewStoreLog(s.store),
 		DB:       s.pool,
 		Registry: s.reg,
-		Kafka:    s.kafka(),
-		Route:    s.route,
-		Logger:   quietLogger(),
+		// tests register what they produce (deployments: strata schema register)
+		RegisterSchemas: true,
+		Kafka:           s.kafka(),
+		Route:           s.route,
+		Logger:          quietLogger(),
 	}
 }
 

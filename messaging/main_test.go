@@ -51,6 +51,7 @@ func relayChild() int {
 	r, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: "fault", Log: log, DB: pool,
 		Registry:        reg,
+		RegisterSchemas: true,
 		Kafka:           messaging.KafkaConfig{"bootstrap.servers": os.Getenv("STRATA_RELAY_BROKERS")},
 		Route:           func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 		BatchSize:       200,

@@ -48,18 +48,36 @@ func (s *schemaIDs) cached(fingerprint string) (registered, bool) {
 	return r, ok
 }
 
-// resolve looks the writer schema up under its subject and registers it when
-// the registry does not have it yet.
-func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered, error) {
+// resolve returns the writer schema's registry id and version: it looks the
+// schema up under its subject and, only when register is set (development),
+// registers it when the registry does not have it. A schema the registry
+// refuses (incompatible or invalid; not registered while register is off)
+// fails with a *SchemaRefusedError; a registry that cannot answer fails
+// with another error.
+func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string, register bool) (registered, error) {
 	if r, ok := s.cached(fingerprint); ok {
 		return r, nil
 	}
-	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
-	if err != nil {
-		if !client.IsNotFound(err) {
-			return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
+	refused := func(err error, rule string) error {
+		if rule == "" {
+			rule = client.Message(err)
 		}
+		return &SchemaRefusedError{Subject: subject, Fingerprint: fingerprint, Code: client.Code(err), Rule: rule, Registering: register}
+	}
+	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
+	switch {
+	case err == nil:
+	case client.IsRefusal(err):
+		return registered{}, refused(err, "")
+	case !client.IsNotFound(err):
+		return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
+	case !register:
+		return registered{}, refused(err, "writer schema not registered under the subject (register schemas at deploy: strata schema register)")
+	default:
 		if _, err := s.reg.CreateSchema(subject, schemaJSON, srclient.Avro); err != nil {
+			if client.IsRefusal(err) {
+				return registered{}, refused(err, "")
+			}
 			return registered{}, fmt.Errorf("register schema %s: %w", subject, err)
 		}
 		// CreateSchema answers without the version; look it up again.

@@ -197,7 +197,7 @@ func run(ctx context.Context, o options) error {
 			Commands: orderservice.DefaultCommands(), Logger: quiet, Ready: func(a, _ string) { orderAddr <- a }})
 	})
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
-		Name: prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool, Registry: mustRegistry(o.registry),
+		Name: prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool, Registry: mustRegistry(o.registry), RegisterSchemas: true,
 		Kafka: messaging.KafkaConfig{"bootstrap.servers": o.brokers}, Logger: quiet,
 		Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 	})

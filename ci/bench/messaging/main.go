@@ -409,7 +409,7 @@ func median(xs []float64) float64 {
 func (b *bench) relayConfig(name, prefix string) messaging.RelayConfig {
 	return messaging.RelayConfig{
 		Name: name, Log: messaging.NewStoreLog(b.store), DB: b.pool,
-		Registry:  mustRegistry(b.o.registry),
+		Registry: mustRegistry(b.o.registry), RegisterSchemas: true,
 		Kafka:     messaging.KafkaConfig{"bootstrap.servers": b.o.brokers},
 		Route:     func(e *messaging.LogEvent) string { return prefix + "events." + e.StreamType },
 		Logger:    b.quiet,

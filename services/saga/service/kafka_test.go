@@ -89,7 +89,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	defer func() { stopAll(); wg.Wait() }()
 
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
-		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: testenv.RegistryClient(t, regURL),
+		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: testenv.RegistryClient(t, regURL), RegisterSchemas: true,
 		Kafka: kcfg, Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 		IdleWait: 20 * time.Millisecond, Logger: quiet,
 	})

@@ -47,12 +47,20 @@ func runRelay(ctx context.Context, stdio IO, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprint(stdio.Err, `usage: strata relay [--database-url URL] [--brokers HOSTS] [--registry URL]
                     [--name NAME] [--batch N] [--max-in-flight N] [--progress D] [-X key=value]...
+                    [--register-schemas]
 
 Tails the event store's commit-ordered global log and produces each event to
 events.<stream type>, keyed by stream id, in the Confluent wire format, with an
 idempotent producer (acks=all). The checkpoint is stored in PostgreSQL after
 Kafka acknowledges. Instances with the same --name share one lease: one relays,
 the others wait and take over. Runs until interrupted.
+
+Writer schemas are registered at deploy (strata schema register); the relay
+only looks them up, unless --register-schemas (development). An event type
+whose schema the registry refuses, or lacks, is logged with its subject and
+the registry's reason and waits (asked again every 15s) with the later events
+of its streams; everything else keeps flowing. Registry credentials and TLS:
+SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry.md).
 
 Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
 KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
@@ -64,6 +72,8 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "event store PostgreSQL URL (default $DATABASE_URL)")
 	regURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "schema registry URL (default $SCHEMA_REGISTRY_URL)")
 	name := fs.String("name", "default", "relay name (checkpoint and lease)")
+	register := fs.Bool("register-schemas", os.Getenv("RELAY_REGISTER_SCHEMAS") == "true",
+		"register writer schemas the registry lacks (development; default $RELAY_REGISTER_SCHEMAS=true; deployments run strata schema register)")
 	batch := fs.Int("batch", 0, "events per log read (0: default 2000)")
 	inflight := fs.Int("max-in-flight", 0, "unacknowledged events at most (0: default 50000)")
 	progress := fs.Duration("progress", 2*time.Second, "print progress this often (0: never)")
@@ -131,7 +141,7 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
 		return ExitUsage
 	}
 	cfg := messaging.RelayConfig{
-		Name: *name, Log: log, DB: pool, Registry: reg,
+		Name: *name, Log: log, DB: pool, Registry: reg, RegisterSchemas: *register,
 		Kafka: props.cfg, Route: route, Topics: topics, BatchSize: *batch, MaxInFlight: *inflight,
 		Logger: slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level})),
 	}
@@ -142,8 +152,8 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
 				fmt.Fprintf(stdio.Out, "relay %s: standby (another instance holds the lease)\n", *name)
 				return
 			}
-			fmt.Fprintf(stdio.Out, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f\n",
-				*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds)
+			fmt.Fprintf(stdio.Out, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f held=%d\n",
+				*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds, p.Held)
 		}
 	}
 	if *metricsAddr != "" {
