@@ -114,6 +114,14 @@ cmd_up() {
 		return 1
 	fi
 	build || return 1
+	# The deploy step: register the writer schemas (and set their levels)
+	# before anything produces; the relay only looks schemas up.
+	if ! (cd "$ROOT" && "$BIN/strata" schema register) >>"$LOG/schema-register.log" 2>&1; then
+		say run "FAILED: strata schema register (log $LOG/schema-register.log):"
+		tail -n 20 "$LOG/schema-register.log" >&2
+		return 1
+	fi
+	say run "schemas registered (strata schema register; log $LOG/schema-register.log)"
 	local s name bin args rc=0
 	for s in "${SERVICES[@]}"; do
 		IFS='|' read -r name bin args <<<"$s"
