@@ -28,6 +28,9 @@ const (
 	DefaultDatabaseURL       = "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"
 	DefaultKafkaBrokers      = "127.0.0.1:9092"
 	DefaultSchemaRegistryURL = "http://127.0.0.1:8081"
+	// DefaultSchemaRegistryUserInfo is the basic-auth credential of the
+	// stack's registry (ci/stack/common.sh).
+	DefaultSchemaRegistryUserInfo = "strata:strata"
 )
 
 // Getenv returns the environment variable key, or def when it is unset or empty.
@@ -118,11 +121,15 @@ func KafkaBrokers(t testing.TB) string {
 // SchemaRegistryURL returns the schema registry's URL, checking that it
 // answers GET /subjects with the credentials and TLS settings of the
 // environment (SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO etc., see package
-// registry/client; `make env` prints them). A registry that refuses the
-// credentials fails the test even locally: that is a wrong environment, not
-// a missing server.
+// registry/client; `make env` prints them). When the URL is the stack's
+// default and no credentials are set, it exports the stack's default
+// credentials into the process environment (DATABASE_URL's default carries
+// its password the same way), so the clients and subprocesses a test starts
+// find them. A registry that refuses the credentials fails the test even
+// locally: that is a wrong environment, not a missing server.
 func SchemaRegistryURL(t testing.TB) string {
 	t.Helper()
+	useStackCredentials()
 	cfg, err := client.FromEnv()
 	if err != nil {
 		t.Fatalf("schema registry client configuration: %v", err)
@@ -155,10 +162,24 @@ func SchemaRegistryURL(t testing.TB) string {
 	return cfg.URL
 }
 
+func useStackCredentials() {
+	u := Getenv(client.EnvURL, DefaultSchemaRegistryURL)
+	if strings.TrimRight(u, "/") != DefaultSchemaRegistryURL {
+		return
+	}
+	for _, k := range []string{client.EnvBasicAuthUserInfo, client.EnvBasicAuthFile, client.EnvBearerToken, client.EnvBearerTokenFile} {
+		if _, set := os.LookupEnv(k); set {
+			return
+		}
+	}
+	os.Setenv(client.EnvBasicAuthUserInfo, DefaultSchemaRegistryUserInfo)
+}
+
 // RegistryClient returns a registry client for url (as SchemaRegistryURL
 // returns it) with the environment's credentials and TLS settings.
 func RegistryClient(t testing.TB, url string) *srclient.SchemaRegistryClient {
 	t.Helper()
+	useStackCredentials()
 	c, err := client.ForURL(url)
 	if err != nil {
 		t.Fatalf("schema registry client: %v", err)
