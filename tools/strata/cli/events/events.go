@@ -4,24 +4,19 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/eventstore/archive"
-	"github.com/stratahq/strata/gen/events"
-	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
-	"github.com/stratahq/strata/upcasters"
 )
 
 // Command is `strata events show|tail`.
@@ -29,12 +24,16 @@ func Command() *cobra.Command {
 	cmd := clikit.Group(&cobra.Command{
 		Use:   "events",
 		Short: "show a stream's events or tail the global log, decoded and upcast, as JSON",
-		Long: `One JSON object per line: the envelope (stream, version, position, tx_id,
-event_id, type, recorded_at, correlation_id, causation_id, user_id,
-traceparent), the writer schema (fingerprint, the version of its upcaster
-chain, whether it was upcast) and data: the payload decoded with the writer
-schema the store keeps and upcast to the current type (--raw: decoded with the
-writer schema only, not upcast).`,
+		Long: `One JSON object per line (-o table: one row per event): the envelope
+(stream, version, position, tx_id, event_id, type, recorded_at,
+correlation_id, causation_id, user_id, traceparent), the writer schema
+(fingerprint; with a registry, its subject version) and data: the payload
+decoded with the writer schema the store keeps. Any event type decodes; no
+generated code is needed. With a registry (--registry, default
+$SCHEMA_REGISTRY_URL) the data is also resolved to the latest schema
+registered for the type (Avro schema resolution: added fields get their
+defaults) and "upcast" says so; --raw keeps it as written. Changes Avro cannot
+resolve (a project's own upcasters) are shown as written, with a note.`,
 	})
 	cmd.AddCommand(showCommand(), tailCommand())
 	return cmd
@@ -55,7 +54,7 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 	from := f.Int64("from", 1, "first version")
 	limit := f.Int("limit", 0, "events at most (0: all)")
 	archiveDir := f.String("archive-dir", os.Getenv("STRATA_ARCHIVE_DIR"), "read archived streams from here (env STRATA_ARCHIVE_DIR)")
-	raw := f.Bool("raw", false, "decode with the writer schema only, do not upcast")
+	dec := decodeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		pool, store, err := clikit.OpenStore(ctx, *dbURL)
@@ -63,10 +62,7 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 			return err
 		}
 		defer pool.Close()
-		p, err := newEventPrinter(store, cmd.OutOrStdout(), *raw)
-		if err != nil {
-			return err
-		}
+		p := dec(store, cmd.OutOrStdout())
 		a, err := archive.New(store, archive.Config{Dir: *archiveDir, ReadThrough: *archiveDir != ""})
 		if err != nil {
 			return clikit.Unavailable(err)
@@ -100,7 +96,7 @@ subscriptions see): the last --last events (default 10), or every event after
 	typeList := f.String("types", "", "only these event types (comma-separated Avro full names)")
 	follow := f.Bool("follow", false, "keep printing new events as they commit")
 	limit := f.Int("limit", 0, "stop after N events (0: no limit)")
-	raw := f.Bool("raw", false, "decode with the writer schema only, do not upcast")
+	dec := decodeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		types := clikit.SplitList(*typeList)
@@ -109,10 +105,7 @@ subscriptions see): the last --last events (default 10), or every event after
 			return err
 		}
 		defer pool.Close()
-		p, err := newEventPrinter(store, cmd.OutOrStdout(), *raw)
-		if err != nil {
-			return err
-		}
+		p := dec(store, cmd.OutOrStdout())
 		start := eventstore.Start
 		if *after != "" {
 			if start, err = eventstore.ParseCursor(*after); err != nil {
@@ -168,128 +161,6 @@ subscriptions see): the last --last events (default 10), or every event after
 	return cmd
 }
 
-// eventPrinter decodes stored events to JSON lines.
-type eventPrinter struct {
-	store   *eventstore.Store
-	types   *serde.Registry
-	up      *upcasters.Upcaster
-	raw     bool
-	enc     *json.Encoder
-	writers map[eventstore.Fingerprint]avro.Schema
-}
-
-func newEventPrinter(store *eventstore.Store, out io.Writer, raw bool) (*eventPrinter, error) {
-	types, err := serde.NewRegistry(events.Types()...)
-	if err != nil {
-		return nil, err
-	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
-	if err != nil {
-		return nil, err
-	}
-	return &eventPrinter{store: store, types: types, up: up, raw: raw, enc: json.NewEncoder(out),
-		writers: map[eventstore.Fingerprint]avro.Schema{}}, nil
-}
-
-// EventJSON is the shape `strata events` prints.
-type EventJSON struct {
-	Stream        string          `json:"stream"`
-	StreamType    string          `json:"stream_type"`
-	Version       int64           `json:"version"`
-	Position      int64           `json:"position"`
-	TxID          uint64          `json:"tx_id"`
-	Cursor        string          `json:"cursor"`
-	EventID       string          `json:"event_id"`
-	Type          string          `json:"type"`
-	RecordedAt    time.Time       `json:"recorded_at"`
-	CorrelationID string          `json:"correlation_id,omitempty"`
-	CausationID   string          `json:"causation_id,omitempty"`
-	UserID        string          `json:"user_id,omitempty"`
-	TraceParent   string          `json:"traceparent,omitempty"`
-	Writer        string          `json:"writer_fingerprint"`
-	WriterVersion int             `json:"writer_version,omitempty"` // version in the type's upcaster chain, when it has one
-	Upcast        bool            `json:"upcast"`                   // the writer schema is not the current one
-	Data          json.RawMessage `json:"data,omitempty"`
-	Error         string          `json:"error,omitempty"` // why data is missing
-}
-
-func (p *eventPrinter) writer(ctx context.Context, fp eventstore.Fingerprint) (avro.Schema, error) {
-	if s, ok := p.writers[fp]; ok {
-		return s, nil
-	}
-	sc, err := p.store.Schema(ctx, fp)
-	if err != nil {
-		return nil, err
-	}
-	s, err := upcasters.ParseSchema(sc.JSON)
-	if err != nil {
-		return nil, fmt.Errorf("writer schema %s: %w", fp, err)
-	}
-	p.writers[fp] = s
-	return s, nil
-}
-
-// toJSON decodes one event; a decode failure is reported in the object, not fatal.
-func (p *eventPrinter) toJSON(ctx context.Context, e *eventstore.RecordedEvent) EventJSON {
-	out := EventJSON{
-		Stream: e.StreamID, StreamType: e.StreamType, Version: e.Version, Position: e.Position, TxID: e.TxID,
-		Cursor: e.Cursor().String(), EventID: e.ID.String(), Type: e.Type, RecordedAt: e.RecordedAt.UTC(),
-		CorrelationID: e.CorrelationID, CausationID: e.CausationID, UserID: e.UserID, TraceParent: e.TraceParent,
-		Writer: e.Fingerprint.String(),
-	}
-	if n, ok := p.up.Version(e.Type, e.Fingerprint); ok {
-		out.WriterVersion = n
-	}
-	cur, known := p.types.ByName(e.Type)
-	out.Upcast = !known || cur.Fingerprint != e.Fingerprint
-	data, err := p.decode(ctx, e, cur, known)
-	if err != nil {
-		out.Error = err.Error()
-		return out
-	}
-	out.Data = data
-	return out
-}
-
-func (p *eventPrinter) decode(ctx context.Context, e *eventstore.RecordedEvent, cur serde.Type, known bool) (json.RawMessage, error) {
-	w, err := p.writer(ctx, e.Fingerprint)
-	if err != nil {
-		return nil, err
-	}
-	var generic any
-	if p.raw || !known {
-		if err := avro.Unmarshal(w, e.Payload, &generic); err != nil {
-			return nil, fmt.Errorf("decode with the writer schema: %w", err)
-		}
-	} else {
-		v, err := p.up.Decode(e.Type, w, e.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("upcast: %w", err)
-		}
-		_, body, err := p.types.Encode(v)
-		if err != nil {
-			return nil, fmt.Errorf("re-encode %s: %w", e.Type, err)
-		}
-		if err := avro.Unmarshal(cur.Schema, body, &generic); err != nil {
-			return nil, fmt.Errorf("decode current %s: %w", e.Type, err)
-		}
-	}
-	b, err := json.Marshal(generic)
-	if err != nil {
-		return nil, fmt.Errorf("to JSON: %w", err)
-	}
-	return b, nil
-}
-
-func (p *eventPrinter) print(ctx context.Context, evs []eventstore.RecordedEvent) error {
-	for i := range evs {
-		if err := p.enc.Encode(p.toJSON(ctx, &evs[i])); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // tailStart returns the cursor before the last n readable events (of types,
 // when set) of the global log.
 func tailStart(ctx context.Context, pool *pgxpool.Pool, n int, types []string) (eventstore.Cursor, error) {
@@ -322,4 +193,15 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+// decodeFlags adds --registry, --raw and -o (default json) and returns the
+// printer they describe.
+func decodeFlags(cmd *cobra.Command) func(*eventstore.Store, io.Writer) *printer {
+	regURL := clikit.Registry(cmd)
+	raw := cmd.Flags().Bool("raw", false, "data as written (the writer schema), not resolved to the latest registered schema")
+	output := clikit.Output(cmd, clikit.JSON)
+	return func(store *eventstore.Store, out io.Writer) *printer {
+		return newPrinter(store, *regURL, *raw, out, *output)
+	}
 }
