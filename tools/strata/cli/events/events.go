@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
@@ -74,7 +73,10 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 			}
 			return err
 		}
-		return p.print(ctx, evs)
+		if err := p.print(ctx, evs); err != nil {
+			return err
+		}
+		return p.list.Flush()
 	}
 	return cmd
 }
@@ -106,17 +108,19 @@ subscriptions see): the last --last events (default 10), or every event after
 		}
 		defer pool.Close()
 		p := dec(store, cmd.OutOrStdout())
-		start := eventstore.Start
+		start, head, found, err := tailWindow(ctx, pool, *last, types)
+		if err != nil {
+			return err
+		}
 		if *after != "" {
 			if start, err = eventstore.ParseCursor(*after); err != nil {
 				return clikit.Usagef("--after: %v", err)
 			}
-		} else if start, err = tailStart(ctx, pool, *last, types); err != nil {
-			return err
 		}
 		printed := 0
 		stop := errors.New("limit reached")
 		handle := func(ctx context.Context, evs []eventstore.RecordedEvent) error {
+			defer p.list.Flush()
 			for i := range evs {
 				if *limit > 0 && printed >= *limit {
 					return stop
@@ -132,6 +136,11 @@ subscriptions see): the last --last events (default 10), or every event after
 			return nil
 		}
 		if !*follow {
+			// Up to the head as it was at the start: a log that keeps
+			// growing does not keep the command printing.
+			if !found || !start.Less(head) {
+				return p.list.Flush()
+			}
 			cur := start
 			for {
 				var evs []eventstore.RecordedEvent
@@ -140,12 +149,16 @@ subscriptions see): the last --last events (default 10), or every event after
 				} else {
 					evs, err = store.ReadAll(ctx, cur, 500)
 				}
-				if err == nil && len(evs) > 0 {
-					err = handle(ctx, evs)
-					cur = evs[len(evs)-1].Cursor()
+				end := len(evs)
+				for end > 0 && head.Less(evs[end-1].Cursor()) {
+					end--
 				}
-				if errors.Is(err, stop) || (err == nil && len(evs) == 0) {
-					return nil
+				if err == nil && end > 0 {
+					err = handle(ctx, evs[:end])
+					cur = evs[end-1].Cursor()
+				}
+				if errors.Is(err, stop) || (err == nil && (end < len(evs) || len(evs) == 0 || !cur.Less(head))) {
+					return p.list.Flush()
 				}
 				if err != nil {
 					return err
@@ -161,31 +174,44 @@ subscriptions see): the last --last events (default 10), or every event after
 	return cmd
 }
 
-// tailStart returns the cursor before the last n readable events (of types,
-// when set) of the global log.
-func tailStart(ctx context.Context, pool *pgxpool.Pool, n int, types []string) (eventstore.Cursor, error) {
-	if n <= 0 {
+// tailWindow returns, from one statement (one read horizon), the cursor
+// before the last n readable events (of types, when set) of the global log
+// and the cursor of the last one (ok false: no such events). A read from
+// start that stops at head prints exactly those n, however fast writers
+// append meanwhile.
+func tailWindow(ctx context.Context, pool *pgxpool.Pool, n int, types []string) (start, head eventstore.Cursor, ok bool, err error) {
+	rows, err := pool.Query(ctx, `SELECT tx_id::text, position FROM events
+		WHERE tx_id < eventstore_horizon() AND ($2::text[] IS NULL OR event_type = ANY ($2::text[]))
+		ORDER BY tx_id DESC, position DESC LIMIT $1`, max(n, 0)+1, nilIfEmpty(types))
+	if err != nil {
+		return start, head, false, fmt.Errorf("tail window: %w", err)
+	}
+	var cursors []eventstore.Cursor
+	for rows.Next() {
 		var tx string
 		var pos int64
-		err := pool.QueryRow(ctx, `SELECT COALESCE(max(tx_id)::text, '0'), COALESCE(max(position), 0) FROM events
-			WHERE tx_id = (SELECT max(tx_id) FROM events WHERE tx_id < eventstore_horizon())`).Scan(&tx, &pos)
+		if err := rows.Scan(&tx, &pos); err != nil {
+			rows.Close()
+			return start, head, false, fmt.Errorf("tail window: %w", err)
+		}
+		c, err := eventstore.ParseCursor(tx + ":" + fmt.Sprint(pos))
 		if err != nil {
-			return eventstore.Start, fmt.Errorf("log head: %w", err)
+			rows.Close()
+			return start, head, false, err
 		}
-		return eventstore.ParseCursor(tx + ":" + fmt.Sprint(pos))
+		cursors = append(cursors, c)
 	}
-	var tx *string
-	var pos *int64
-	err := pool.QueryRow(ctx, `SELECT tx_id::text, position FROM events
-		WHERE tx_id < eventstore_horizon() AND ($2::text[] IS NULL OR event_type = ANY ($2::text[]))
-		ORDER BY tx_id DESC, position DESC OFFSET $1 LIMIT 1`, n, nilIfEmpty(types)).Scan(&tx, &pos)
-	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return eventstore.Start, nil // fewer than n events: from the start
-		}
-		return eventstore.Start, fmt.Errorf("tail start: %w", err)
+	if err := rows.Err(); err != nil {
+		return start, head, false, fmt.Errorf("tail window: %w", err)
 	}
-	return eventstore.ParseCursor(*tx + ":" + fmt.Sprint(*pos))
+	if len(cursors) == 0 {
+		return eventstore.Start, eventstore.Start, false, nil
+	}
+	head, start = cursors[0], eventstore.Start
+	if len(cursors) == max(n, 0)+1 {
+		start = cursors[len(cursors)-1] // fewer: from the start
+	}
+	return start, head, true, nil
 }
 
 func nilIfEmpty(s []string) []string {

@@ -168,5 +168,5 @@ func (p *printer) print(ctx context.Context, evs []eventstore.RecordedEvent) err
 			return err
 		}
 	}
-	return p.list.Flush()
+	return nil
 }
