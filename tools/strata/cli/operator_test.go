@@ -321,6 +321,25 @@ func TestOperatorCommandsOnRealHistory(t *testing.T) {
 		if code, _, errOut := run(t, "dlq", "list", h.topic, "--topic", h.dlq, "--brokers", h.brokers); code != ExitUsage || !strings.Contains(errOut, "not both") {
 			t.Errorf("dlq list TOPIC --topic T: exit %d: %s", code, errOut)
 		}
+		// replay TOPIC: both back on the original topic, the group's position
+		// committed, so a second run replays nothing.
+		group := testenv.UniqueName("ops-replay")
+		code, out, errOut = run(t, "dlq", "replay", h.dlq, "--group", group, "--brokers", h.brokers)
+		if code != ExitOK || strings.Count(out, `"action":"replay"`) != 2 || !strings.Contains(errOut, "2 replayed, 0 passed over") {
+			t.Errorf("dlq replay: exit %d\n%s%s", code, out, errOut)
+		}
+		if code, _, errOut = run(t, "dlq", "replay", h.topic, "--group", group, "--brokers", h.brokers); code != ExitOK || !strings.Contains(errOut, "0 replayed") {
+			t.Errorf("second dlq replay: exit %d: %s", code, errOut)
+		}
+	})
+
+	t.Run("events show", func(t *testing.T) {
+		code, out, errOut := run(t, "events", "show", "o-2-3-5", "--database-url", h.dbURL, "--registry", "")
+		evs := jsonLines(t, out)
+		if code != ExitOK || len(evs) != 2 || evs[0].Type != "shop.order.OrderPlaced" || evs[1].Type != "shop.order.OrderCancelled" ||
+			evs[1].Version != 2 || !strings.Contains(string(evs[1].Data), `"reason":"ops"`) {
+			t.Errorf("events show: exit %d\n%s%s", code, out, errOut)
+		}
 	})
 }
 
