@@ -1,5 +1,5 @@
 // Package events is `strata events show|tail`: a stream's events or the
-// global log, decoded and upcast, as JSON.
+// global log, decoded with the writer schema (any type), as JSON.
 package events
 
 import (
@@ -22,7 +22,7 @@ import (
 func Command() *cobra.Command {
 	cmd := clikit.Group(&cobra.Command{
 		Use:   "events",
-		Short: "show a stream's events or tail the global log, decoded and upcast, as JSON",
+		Short: "show a stream's events or tail the global log, decoded with their writer schemas",
 		Long: `One JSON object per line (-o table: one row per event): the envelope
 (stream, version, position, tx_id, event_id, type, recorded_at,
 correlation_id, causation_id, user_id, traceparent), the writer schema
