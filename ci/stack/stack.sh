@@ -6,7 +6,8 @@
 #   ci/stack.sh down [COMPONENT...]   stop services (.local/run/*.pid), then the stack
 #   ci/stack.sh status                health of each component and service; non-zero if any is down
 #   ci/stack.sh env                   export lines for DATABASE_URL, KAFKA_BROKERS,
-#                                     SCHEMA_REGISTRY_URL, then every .local/run/*.env
+#                                     SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO,
+#                                     then every .local/run/*.env
 #
 # STRATA_PROJECT=DIR runs the stack for the project in DIR (data in DIR/.local;
 # `strata dev` sets it); by default the project is this repository.
@@ -30,7 +31,7 @@ for c in "${COMPONENTS[@]}"; do
 done
 
 usage() {
-	sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -162,6 +163,7 @@ cmd_env() {
 export DATABASE_URL='$DATABASE_URL'
 export KAFKA_BROKERS='$KAFKA_BROKERS'
 export SCHEMA_REGISTRY_URL='$SCHEMA_REGISTRY_URL'
+export SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO='$REGISTRY_USER_INFO'
 EOF
 	local f
 	for f in "$RUN"/*.env; do

@@ -25,6 +25,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/upcasters"
 )
@@ -33,7 +34,8 @@ import (
 type Config struct {
 	DatabaseURL       string                // DATABASE_URL
 	Kafka             messaging.KafkaConfig // KAFKA_BROKERS, KAFKA_CONFIG_*
-	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL
+	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL (credentials and TLS: SCHEMA_REGISTRY_*, see registry/client)
+	RegisterSchemas   bool                  // LEDGER_REGISTER_SCHEMAS=true: the relay registers new writer schemas (development)
 	GRPCAddr          string                // LEDGER_GRPC_ADDR, default 127.0.0.1:50061
 	MetricsAddr       string                // LEDGER_METRICS_ADDR, default 127.0.0.1:9475; "off" disables
 	GRPC              bootstrap.GRPCConfig  // LEDGER_TLS_*, LEDGER_JWKS_URL, LEDGER_JWT_* (bootstrap.GRPCConfigFromEnv)
@@ -59,6 +61,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:       bootstrap.Getenv("LEDGER_METRICS_ADDR", "127.0.0.1:9475"),
 		GRPC:              bootstrap.GRPCConfigFromEnv("LEDGER"),
 		TopicPrefix:       os.Getenv("LEDGER_TOPIC_PREFIX"),
+		RegisterSchemas:   os.Getenv("LEDGER_REGISTER_SCHEMAS") == "true",
 	}, nil
 }
 
@@ -114,7 +117,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
-	registry := messaging.NewRegistryClient(cfg.SchemaRegistryURL)
+	registry, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("ledger: schema registry: %w", err)
+	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + "ledger-projection", Topics: []string{cfg.TopicPrefix + "events." + adapters.StreamType},
 		Kafka: cfg.Kafka, DB: pool, Registry: registry, Decoder: up, Router: router, Logger: log,
@@ -127,8 +133,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// The outbox: event store -> relay -> Kafka.
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: cfg.TopicPrefix + "ledger", Log: messaging.NewStoreLog(store), DB: pool, Registry: registry, Kafka: cfg.Kafka,
-		Route:  func(e *messaging.LogEvent) string { return cfg.TopicPrefix + messaging.DefaultRoute(e) },
-		Logger: log,
+		RegisterSchemas: cfg.RegisterSchemas,
+		Route:           func(e *messaging.LogEvent) string { return cfg.TopicPrefix + messaging.DefaultRoute(e) },
+		Logger:          log,
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: relay: %w", err)

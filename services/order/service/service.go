@@ -19,11 +19,13 @@ import (
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"
 	"github.com/stratahq/strata/services/order/ports"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -158,7 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
+	up, err := upcasters.New(types, upcast.Chains()...)
 	if err != nil {
 		return err
 	}
@@ -205,9 +207,13 @@ func Run(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("order: metrics: %w", err)
 		}
+		schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+		if err != nil {
+			return fmt.Errorf("order: schema registry: %w", err)
+		}
 		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
-			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,
+			Registry: schemaRegistry, Decoder: up,
 			Router: ports.CommandRouter(types, handlers, log), Logger: log,
 			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group),
 		})
