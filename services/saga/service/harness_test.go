@@ -60,6 +60,8 @@ type shop struct {
 	// drop makes a participant silent for a command type (e.g. "shop.order.ConfirmOrder").
 	dropMu sync.RWMutex
 	drop   map[string]bool
+	hold   map[string]bool // commands of these types wait in held until releaseHeld
+	held   []saga.Message
 	sent   sync.Map // command type -> *atomic.Int64 (distinct command ids handled)
 	seen   sync.Map // command id -> true
 
@@ -156,6 +158,29 @@ func (s *shop) setDrop(commandType string, v bool) {
 	s.dropMu.Unlock()
 }
 
+// setHold makes a participant slow for a command type: its commands wait
+// until releaseHeld, in order.
+func (s *shop) setHold(commandType string, v bool) {
+	s.dropMu.Lock()
+	if s.hold == nil {
+		s.hold = map[string]bool{}
+	}
+	s.hold[commandType] = v
+	s.dropMu.Unlock()
+}
+
+// releaseHeld delivers the held commands now, in the order they were sent.
+func (s *shop) releaseHeld(ctx context.Context) {
+	s.dropMu.Lock()
+	held := s.held
+	s.held = nil
+	clear(s.hold)
+	s.dropMu.Unlock()
+	for _, m := range held {
+		s.deliver(ctx, m)
+	}
+}
+
 func (s *shop) count(commandType string) int64 {
 	v, ok := s.sent.Load(commandType)
 	if !ok {
@@ -249,6 +274,13 @@ func (s *shop) deliver(ctx context.Context, m saga.Message) {
 	s.dropMu.RLock()
 	dropped := s.drop[m.Type]
 	s.dropMu.RUnlock()
+	s.dropMu.Lock()
+	if s.hold[m.Type] {
+		s.held = append(s.held, m)
+		s.dropMu.Unlock()
+		return
+	}
+	s.dropMu.Unlock()
 	if dropped {
 		c, _ := s.sent.LoadOrStore("dropped:"+m.Type, new(atomic.Int64))
 		c.(*atomic.Int64).Add(1)
