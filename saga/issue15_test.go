@@ -101,11 +101,7 @@ func TestEngineStepStoredByName(t *testing.T) {
 
 	def := definition()
 	def.Steps = def.Steps[1:] // "order" dropped: reserve is now index 1, confirm index 2
-	eng, err := saga.New(h.db, saga.Config{Encoder: jsonEncoder(), Clock: h.clk.Now, MaxCompensationAttempts: 2,
-		CompensationRetryDelay: time.Second}, def)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineWith(t, h, def)
 	h.eng = eng
 	applied, err := eng.HandleReply(ctx, saga.Reply{SagaID: "o-1", Step: "reserve", CommandID: reserveCmd, Success: true})
 	if err != nil || !applied {
@@ -129,11 +125,7 @@ func TestEngineUnknownStepParks(t *testing.T) {
 	h.pump(ctx) // waiting for confirm (index 3)
 	def := definition()
 	def.Steps = def.Steps[:3] // confirm removed
-	eng, err := saga.New(h.db, saga.Config{Encoder: jsonEncoder(), Clock: h.clk.Now, MaxCompensationAttempts: 2,
-		CompensationRetryDelay: time.Second}, def)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineWith(t, h, def)
 	h.clk.Advance(11 * time.Second)
 	if _, err := eng.FireDue(ctx, 10); err != nil {
 		t.Logf("FireDue: %v", err)
@@ -151,11 +143,7 @@ func TestEnginePanicParks(t *testing.T) {
 	h := newHarness(t)
 	def := definition()
 	def.Steps[1].Compensation = func(saga.Call) (saga.Command, error) { panic("builder bug") }
-	eng, err := saga.New(h.db, saga.Config{Encoder: jsonEncoder(), Clock: h.clk.Now, MaxCompensationAttempts: 2,
-		CompensationRetryDelay: time.Second}, def)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineWith(t, h, def)
 	h.eng = eng
 	h.p.fail["Reserve"] = true
 	if _, err := eng.Start(ctx, "test.fulfilment", "o-1", nil); err != nil {
