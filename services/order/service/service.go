@@ -19,6 +19,7 @@ import (
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/order/adapters"
@@ -162,7 +163,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
-	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
+	cmdCfg := cfg.Commands
+	if cmdCfg.Answers == nil {
+		cmdCfg.Answers = answer.New(store, types) // the saga's repeated commands are answered
+	}
+	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cmdCfg)
 
 	srv, hs, err := bootstrap.GRPCServer("order", reg, cfg.TLSCert, cfg.TLSKey)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/saga"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
 	invcmd "github.com/stratahq/strata/services/inventory/app/command"
@@ -108,12 +109,15 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 	}
 	s := &shop{t: t, url: url, pool: pool, store: store, types: types, timeouts: timeouts, drop: map[string]bool{}}
 	s.orderStream = orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
-	s.orders = ordercmd.New(s.orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
+	answers := answer.New(store, types)
+	orderCfg := ordercmd.DefaultConfig
+	orderCfg.Answers = answers
+	s.orders = ordercmd.New(s.orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, orderCfg)
 	if s.payments, err = payadapters.NewPayments(store, types); err != nil {
 		t.Fatal(err)
 	}
 	s.gateway = payadapters.NewSimulatedGateway(payadapters.Faults{})
-	s.payHandlers = paycmd.New(s.payments, s.gateway, time.Now, s.gateway.Delay)
+	s.payHandlers = paycmd.New(s.payments, s.gateway, answers, time.Now, s.gateway.Delay)
 	if s.stocks, err = invadapters.NewStocks(store, types); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +125,7 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 		t.Fatal(err)
 	}
 	s.invFaults = invadapters.NewFaults(invadapters.Config{InitialStock: 1000000})
-	s.invHandlers = invcmd.New(s.stocks, s.reservations, s.invFaults, time.Now, invcmd.Config{InitialStock: 1000000})
+	s.invHandlers = invcmd.New(s.stocks, s.reservations, s.invFaults, answers, time.Now, invcmd.Config{InitialStock: 1000000})
 	s.startParticipants(t)
 	s.startOrchestrator()
 	t.Cleanup(s.stopOrchestrator)
@@ -397,6 +401,12 @@ func (s *shop) check(ctx context.Context, orderID string) order.Status {
 			s.t.Fatal(err)
 		}
 		held += st.HeldBy(fulfilment.ReservationID(orderID))
+	}
+	if s.gateway != nil {
+		// The card gateway holds exactly what the payment records.
+		if g := s.gateway.Holding(fulfilment.PaymentID(orderID)); g != p.Held() {
+			s.t.Errorf("order %s (%s): the gateway holds %d, the payment records %d (%s)", orderID, o.Status(), g, p.Held(), p.Status())
+		}
 	}
 	switch o.Status() {
 	case order.Confirmed:

@@ -169,6 +169,9 @@ const (
 	StreamTypeOrder     = "order"
 	StreamTypePayment   = "payment"
 	StreamTypeInventory = "inventory"
+	// StreamTypeReplies: a participant's answer to a repeated command, a
+	// copy of the outcome it recorded (package saga/answer).
+	StreamTypeReplies = "replies"
 )
 
 // ReplyOf translates a participant's event, read from a stream of
@@ -178,7 +181,7 @@ const (
 func ReplyOf(streamType string, ev any, causationID string) (saga.Reply, bool, error) {
 	r := saga.Reply{CommandID: causationID, Kind: saga.KindAction}
 	switch streamType {
-	case StreamTypeOrder, StreamTypePayment, StreamTypeInventory:
+	case StreamTypeOrder, StreamTypePayment, StreamTypeInventory, StreamTypeReplies:
 	default:
 		return r, false, nil
 	}
