@@ -38,7 +38,7 @@ soak: up ## the saga soak: 1,000 sagas over real Kafka with participants SIGKILL
 		CI=true STRATA_SAGA_SOAK_N=$${SOAK_N:-1000} STRATA_SAGA_SOAK_MINUTES=$${SOAK_MINUTES:-20} \
 		go test -count=1 -timeout 30m -run '^TestSagaSoak$$' -v ./services/saga/service/
 
-generate: ## regenerate gen/ (avrogen + gentypes + buf) and sqlc output; deterministic
+generate: ## strata generate: gen/ (Avro types, type registry, buf) and sqlc output from strata.yaml; deterministic
 	@ci/generate.sh
 
 .PHONY: schema-check

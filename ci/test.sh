@@ -115,6 +115,21 @@ step_javacheck() {
 	compat/testdata/javacheck/run.sh 3000 1
 }
 
+# --- examples: their own Go modules (replace to this checkout) ------------------
+# `go vet ./...` and `go test ./...` above stop at a nested go.mod, so each
+# examples/<name> module is vetted and tested here; gofmt above covers it.
+STEPS+=(examples)
+
+step_examples() {
+	local mod dir
+	for mod in examples/*/go.mod; do
+		dir=$(dirname "$mod")
+		echo "  $dir"
+		(cd "$dir" && "$GO" vet ./... && "$GO" test -race -count=1 -p 2 ${GOTESTFLAGS:-} ./...) ||
+			{ echo "$dir: vet or tests failed (cd $dir && go test ./...)"; return 1; }
+	done
+}
+
 # --- fault tests (issue 6) ---------------------------------------------------
 # They SIGKILL the relay and stop the stack's Kafka for ~30 s, so they run
 # alone, after every other test, and ci/stack.sh brings Kafka back.

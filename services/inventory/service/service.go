@@ -10,12 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/ports"
@@ -85,6 +85,9 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()
+	}
+	if err := observe.RegisterBuildInfo(reg, "inventory"); err != nil {
+		return err
 	}
 	pool, store, err := bootstrap.OpenStore(ctx, "inventory", cfg.DatabaseURL, reg)
 	if err != nil {
