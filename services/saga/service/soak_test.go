@@ -209,14 +209,14 @@ func TestSagaSoak(t *testing.T) {
 	common := []string{"DATABASE_URL=" + url, "KAFKA_BROKERS=" + brokers, "SCHEMA_REGISTRY_URL=" + regURL,
 		"STRATA_TOPIC_PREFIX=" + prefix, "KAFKA_CONFIG_SESSION_TIMEOUT_MS=6000", "OTEL_TRACES_EXPORTER=none"}
 	slowPayment := []string{"PAYMENT_GATEWAY_URL=" + gwServer.URL, "PAYMENT_GROUP=payment",
-		"PAYMENT_REPLY_DELAY=5s", "PAYMENT_SLOW_CUSTOMERS=slow"} // longer than the saga's payment timeout
+		"PAYMENT_REPLY_DELAY=8s", "PAYMENT_SLOW_CUSTOMERS=slow"} // longer than the saga's payment timeout
 	procs := []*process{
 		{name: "payment", env: append(slices.Clone(common), slowPayment...)},
 		{name: "inventory", env: append(slices.Clone(common), "INVENTORY_GROUP=inventory", "INVENTORY_OUT_OF_STOCK_PRODUCTS=p-gone", "INVENTORY_INITIAL_STOCK=1000000")},
 		{name: "order", env: append(slices.Clone(common), "ORDER_GRPC_ADDR=127.0.0.1:0", "ORDER_COMMAND_TOPICS="+prefix+fulfilment.TopicOrder,
 			"ORDER_COMMAND_GROUP="+prefix+"order")},
 		{name: "saga", env: append(slices.Clone(common), "SAGA_GROUP=saga", "SAGA_POLL_INTERVAL=50ms", "SAGA_RETRY_DELAY=500ms",
-			"SAGA_PAYMENT_TIMEOUT=4s", "SAGA_INVENTORY_TIMEOUT=8s", "SAGA_ORDER_TIMEOUT=8s", "SAGA_COMPENSATION_TIMEOUT=8s")},
+			"SAGA_PAYMENT_TIMEOUT=6s", "SAGA_INVENTORY_TIMEOUT=10s", "SAGA_ORDER_TIMEOUT=10s", "SAGA_COMPENSATION_TIMEOUT=10s")},
 	}
 	for _, p := range procs {
 		p.bin, p.out = bins[p.name], &syncBuffer{}
@@ -302,7 +302,7 @@ func TestSagaSoak(t *testing.T) {
 	var placed atomic.Int64
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	// Place the orders at about 20 a second, so that kills land mid-flight.
+	// Place the orders at about 10 a second, so that kills land mid-flight.
 	for i := range n {
 		customer, products := fmt.Sprintf("c-%d", i), []string{fmt.Sprintf("p-%d", rng.IntN(5))}
 		switch {
@@ -322,7 +322,7 @@ func TestSagaSoak(t *testing.T) {
 			progress(fmt.Sprintf("placed %d", placed.Load()))
 		default:
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	settled := func(phase string, allowParked bool, within time.Duration) map[saga.Status]int {
 		deadline := time.Now().Add(within)
@@ -382,7 +382,8 @@ func TestSagaSoak(t *testing.T) {
 			if inst.Reason == "" {
 				t.Errorf("saga %s parked without a reason", inst.ID)
 			}
-			if code, out := strata(t, "saga", "retry", inst.ID, "--database-url", url); code != 0 {
+			if code, out := strata(t, "saga", "retry", inst.ID, "--database-url", url); code != 0 && !strings.Contains(out, "not parked") {
+				// (not parked: the participant's late answer finished the step meanwhile)
 				t.Fatalf("strata saga retry %s: exit %d\n%s", inst.ID, code, out)
 			}
 		}
