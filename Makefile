@@ -34,7 +34,7 @@ test: up ## stack up, gofmt, go vet, then every test with -race against the real
 	@ci/test.sh
 
 soak: up ## the saga soak: 1,000 sagas over real Kafka with participants SIGKILLed at random (SOAK_N, SOAK_MINUTES)
-	@eval "$$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL)=')" && \
+	@eval "$$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL|SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)=')" && \
 		CI=true STRATA_SAGA_SOAK_N=$${SOAK_N:-1000} STRATA_SAGA_SOAK_MINUTES=$${SOAK_MINUTES:-20} \
 		go test -count=1 -timeout 30m -run '^TestSagaSoak$$' -v ./services/saga/service/
 

@@ -18,7 +18,7 @@ cd "$root" || exit 1
 
 # Only the stack's addresses: services left running by `make run` export
 # theirs too (.local/run/*.env), and tests must not pick those up.
-eval "$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL)=')"
+eval "$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL|SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)=')"
 export CI=${CI:-}
 GO=${GO:-go}
 

@@ -19,6 +19,7 @@ import (
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
@@ -210,9 +211,13 @@ func Run(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("order: metrics: %w", err)
 		}
+		schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+		if err != nil {
+			return fmt.Errorf("order: schema registry: %w", err)
+		}
 		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
-			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,
+			Registry: schemaRegistry, Decoder: up,
 			Router: ports.CommandRouter(types, handlers, log), Logger: log,
 			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group),
 		})

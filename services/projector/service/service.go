@@ -21,6 +21,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
@@ -190,9 +191,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
+	schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("projector: schema registry: %w", err)
+	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.Group, Topics: cfg.Topics, Kafka: cfg.Kafka, DB: pool,
-		Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up, Router: router,
+		Registry: schemaRegistry, Decoder: up, Router: router,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
 		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log, OnHandle: observe.ConsumerHook(cfg.Group),
 	})

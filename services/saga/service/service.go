@@ -17,6 +17,7 @@ import (
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/saga/adapters"
@@ -133,7 +134,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	regClient := messaging.NewRegistryClient(cfg.SchemaRegistryURL)
+	regClient, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("saga: schema registry: %w", err)
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()

@@ -168,7 +168,7 @@ func TestSagaSoak(t *testing.T) {
 	var relayDone sync.WaitGroup
 	defer func() { stopRelay(); relayDone.Wait() }()
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
-		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: messaging.NewRegistryClient(regURL),
+		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: testenv.RegistryClient(t, regURL), RegisterSchemas: true,
 		Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers}, Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 		IdleWait: 20 * time.Millisecond, Logger: quiet,
 	})
