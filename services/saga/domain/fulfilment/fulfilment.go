@@ -73,7 +73,11 @@ type Timeouts struct {
 // Definition returns the saga definition.
 func Definition(t Timeouts) *saga.Definition {
 	return &saga.Definition{
-		Type:    SagaType,
+		Type: SagaType,
+		// Bump for a change in-flight sagas must not see, and register the
+		// old version beside the new one (docs/sagas.md, "Changing a saga
+		// definition while instances are in flight").
+		Version: 1,
 		Timeout: 30 * time.Second,
 		Steps: []saga.Step{
 			{Name: StepPlaceOrder, Compensation: withData(cancelOrder), CompensationTimeout: t.Compensation},
