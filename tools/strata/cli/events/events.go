@@ -61,7 +61,10 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 			return err
 		}
 		defer pool.Close()
-		p := dec(store, cmd.OutOrStdout())
+		p, err := dec(store, cmd.OutOrStdout())
+		if err != nil {
+			return err
+		}
 		a, err := archive.New(store, archive.Config{Dir: *archiveDir, ReadThrough: *archiveDir != ""})
 		if err != nil {
 			return clikit.Unavailable(err)
@@ -107,7 +110,10 @@ subscriptions see): the last --last events (default 10), or every event after
 			return err
 		}
 		defer pool.Close()
-		p := dec(store, cmd.OutOrStdout())
+		p, err := dec(store, cmd.OutOrStdout())
+		if err != nil {
+			return err
+		}
 		start, head, found, err := tailWindow(ctx, pool, *last, types)
 		if err != nil {
 			return err
@@ -223,11 +229,11 @@ func nilIfEmpty(s []string) []string {
 
 // decodeFlags adds --registry, --raw and -o (default json) and returns the
 // printer they describe.
-func decodeFlags(cmd *cobra.Command) func(*eventstore.Store, io.Writer) *printer {
+func decodeFlags(cmd *cobra.Command) func(*eventstore.Store, io.Writer) (*printer, error) {
 	regURL := clikit.Registry(cmd)
 	raw := cmd.Flags().Bool("raw", false, "data as written (the writer schema), not resolved to the latest registered schema")
 	output := clikit.Output(cmd, clikit.JSON)
-	return func(store *eventstore.Store, out io.Writer) *printer {
+	return func(store *eventstore.Store, out io.Writer) (*printer, error) {
 		return newPrinter(store, *regURL, *raw, out, *output)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/eventstore"
-	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 	"github.com/stratahq/strata/upcasters"
 )
@@ -61,14 +61,18 @@ type printer struct {
 	latest   map[string]latest
 }
 
-func newPrinter(store *eventstore.Store, registryURL string, raw bool, out io.Writer, format clikit.Format) *printer {
+func newPrinter(store *eventstore.Store, registryURL string, raw bool, out io.Writer, format clikit.Format) (*printer, error) {
 	p := &printer{store: store, raw: raw, compat: avro.NewSchemaCompatibility(),
 		list:    clikit.NewLister(out, format, "CURSOR", "STREAM", "VERSION", "TYPE", "RECORDED AT", "WRITER", "UPCAST"),
 		writers: map[eventstore.Fingerprint]avro.Schema{}, versions: map[eventstore.Fingerprint]int{}, latest: map[string]latest{}}
 	if registryURL != "" {
-		p.reg = messaging.NewRegistryClient(registryURL)
+		reg, err := client.ForURL(registryURL)
+		if err != nil {
+			return nil, clikit.Unavailable(fmt.Errorf("registry: %w", err))
+		}
+		p.reg = reg
 	}
-	return p
+	return p, nil
 }
 
 func (p *printer) writer(ctx context.Context, fp eventstore.Fingerprint) (avro.Schema, string, error) {
