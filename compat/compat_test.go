@@ -264,3 +264,23 @@ func TestParseWithReferences(t *testing.T) {
 		t.Fatal("bad reference: want an error")
 	}
 }
+
+func TestLevelCovers(t *testing.T) {
+	for _, c := range []struct {
+		l, o compat.Level
+		want bool
+	}{
+		{compat.BackwardTransitive, compat.Backward, true},
+		{compat.Backward, compat.BackwardTransitive, false},
+		{compat.FullTransitive, compat.ForwardTransitive, true},
+		{compat.Full, compat.BackwardTransitive, false},
+		{compat.None, compat.Backward, false},
+		{compat.Backward, compat.None, true},
+		{compat.Forward, compat.Backward, false},
+		{compat.Backward, compat.Backward, true},
+	} {
+		if got := c.l.Covers(c.o); got != c.want {
+			t.Errorf("%s.Covers(%s) = %v, want %v", c.l, c.o, got, c.want)
+		}
+	}
+}

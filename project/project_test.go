@@ -216,3 +216,15 @@ subjects:
 		}
 	}
 }
+
+// A base commit's subjects file may have keys this version dropped.
+func TestParseSubjectsAt(t *testing.T) {
+	src := "default_level: BACKWARD\ntopic_prefix: events.\nsubjects:\n  a.b.C:\n    level: FULL\n"
+	if _, err := project.ParseSubjects("s.yaml", []byte(src)); err == nil {
+		t.Error("strict parse accepted topic_prefix")
+	}
+	s, err := project.ParseSubjectsAt("s.yaml", []byte(src))
+	if err != nil || s.Level("a.b.C") != compat.Full || s.Level("x") != compat.Backward {
+		t.Errorf("%v %+v", err, s)
+	}
+}

@@ -54,8 +54,20 @@ func LoadSubjects(file string) (*Subjects, error) {
 // unknown keys, values of the wrong kind and unknown levels are errors, all
 // reported at once.
 func ParseSubjects(file string, data []byte) (*Subjects, error) {
+	return parseSubjects(file, data, false)
+}
+
+// ParseSubjectsAt parses the subjects file of an older commit (the gate's
+// base): keys this version does not know are skipped, bad values are still
+// errors.
+func ParseSubjectsAt(file string, data []byte) (*Subjects, error) {
+	return parseSubjects(file, data, true)
+}
+
+func parseSubjects(file string, data []byte, skipUnknown bool) (*Subjects, error) {
 	s := &Subjects{File: file, Subjects: map[string]Subject{}}
 	d := newDecoder(file)
+	d.skipUnknown = skipUnknown
 	root := d.document(data)
 	if root == nil {
 		return nil, d.err()
@@ -138,6 +150,12 @@ func (s *Subjects) Level(subject string) compat.Level {
 func (s *Subjects) HasLevel(subject string) bool {
 	sub, ok := s.Subjects[subject]
 	return ok && sub.Level != ""
+}
+
+// Defines reports whether the file lists subject.
+func (s *Subjects) Defines(subject string) bool {
+	_, ok := s.Subjects[subject]
+	return ok
 }
 
 // Kind returns KindEvent or KindCommand for subject (KindEvent when unlisted).

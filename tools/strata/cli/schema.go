@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stratahq/strata/project"
 	"github.com/stratahq/strata/schemalint"
 )
 
@@ -54,20 +55,40 @@ See docs/schema-evolution.md.
 `)
 }
 
-// schemaFlags are the flags every schema subcommand shares.
+// schemaFlags are the flags every schema subcommand shares, and what they
+// load: the project file (strata.yaml) names every other path.
 type schemaFlags struct {
-	root    string // repository root; every other path is relative to it
-	schemas string // schema root, relative to root
-	config  string // subjects.yaml, relative to root
+	root string // project folder, where strata.yaml is ("": found from the working folder)
+
+	proj    *project.Project
+	schemas string // schema folder, relative to root (strata.yaml schemas.avro)
+	config  string // subjects file, relative to root (strata.yaml schemas.subjects)
 }
 
 func newSchemaFlagSet(name string, stdio IO, sf *schemaFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("strata schema "+name, flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
-	fs.StringVar(&sf.root, "root", ".", "repository root (paths below are relative to it)")
-	fs.StringVar(&sf.schemas, "schemas", "schemas/avro", "folder of .avsc files, one subfolder per domain")
-	fs.StringVar(&sf.config, "config", "schemas/subjects.yaml", "subjects, levels, topics, producers and consumers")
+	fs.StringVar(&sf.root, "root", "", "project folder holding strata.yaml (default: this folder or the nearest parent with one)")
 	return fs
+}
+
+// load reads the project file and the subjects file it names.
+func (sf *schemaFlags) load() (*subjectsConfig, error) {
+	file := ""
+	if sf.root != "" {
+		file = filepath.Join(sf.root, project.FileName)
+	}
+	p, err := loadProject(file)
+	if err != nil {
+		return nil, err
+	}
+	sf.proj, sf.root = p, p.Dir
+	sf.schemas, sf.config = p.Schemas.Avro, p.Schemas.Subjects
+	subjects, err := project.LoadSubjects(p.Path(p.Schemas.Subjects))
+	if err != nil {
+		return nil, err
+	}
+	return &subjectsConfig{Subjects: subjects, proj: p}, nil
 }
 
 // parseFlags parses args allowing flags after positional arguments too.

@@ -17,6 +17,8 @@ import (
 // (READER_FIELD_MISSING_DEFAULT_VALUE, TYPE_MISMATCH, ...).
 const (
 	ruleSubjectRemoved = "SUBJECT_REMOVED" // a subject present at the base is gone
+	ruleLevelMissing   = "LEVEL_MISSING"   // a subject the subjects file gives no level
+	ruleLevelLowered   = "LEVEL_LOWERED"   // a subject's level checks less than the base's, without --allow-lower-level
 	ruleParse          = schemalint.RuleParse
 )
 
@@ -63,6 +65,15 @@ type checkReport struct {
 	Compatible bool             `json:"compatible"`
 	Subjects   []checkedSubject `json:"subjects"`
 	Findings   []checkFinding   `json:"findings"`
+	Overrides  []levelOverride  `json:"overrides"`
+}
+
+// levelOverride is a level lowered with --allow-lower-level: allowed, and
+// logged.
+type levelOverride struct {
+	Subject string `json:"subject"`
+	From    string `json:"from"`
+	To      string `json:"to"`
 }
 
 // previousFunc returns the previous versions of a subject (oldest first,
@@ -84,7 +95,6 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 	against := fs.String("against", "", "git:REF or registry (default: git: the merge-base of HEAD with main)")
 	format := fs.String("format", "text", "text or json")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL for --against registry (default $SCHEMA_REGISTRY_URL)")
-	maxHistory := fs.Int("history", 100, "transitive levels in git mode: how many of the newest commits that changed the schema folder give previous versions")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return ExitUsage
 	} else if len(rest) > 0 {
@@ -93,7 +103,7 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 	if *format != "text" && *format != "json" {
 		return fail(stdio, "check", fmt.Errorf("--format %q: want text or json", *format))
 	}
-	cfg, err := loadSubjectsConfig(sf.abs(sf.config))
+	cfg, err := sf.load()
 	if err != nil {
 		return fail(stdio, "check", err)
 	}
@@ -105,7 +115,7 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 		fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
 	}
 
-	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}}
+	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}, Overrides: []levelOverride{}}
 	var previous previousFunc
 	switch {
 	case *against == "registry":
@@ -129,10 +139,11 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 			short = short[:12]
 		}
 		report.Against = "git:" + short
-		gp, removed, err := gitPrevious(ctx, &sf, ref, report.Against, work, *maxHistory)
+		gp, removed, err := gitPrevious(ctx, &sf, ref, report.Against, work)
 		if err != nil {
 			return fail(stdio, "check", err)
 		}
+
 		previous = gp
 		report.Findings = append(report.Findings, removed...)
 	default:
@@ -147,8 +158,9 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 		}
 	}
 	for _, f := range work.Subjects() {
-		level := cfg.level(cfg.subject(f))
-		cs := checkedSubject{Subject: cfg.subject(f), Path: f.Path, Level: string(level)}
+		subject := cfg.subject(f)
+		level := cfg.level(subject)
+		cs := checkedSubject{Subject: subject, Path: f.Path, Level: string(level)}
 		prev, err := previous(ctx, f, level)
 		if err != nil {
 			return fail(stdio, "check", fmt.Errorf("%s: %w", cs.Subject, err))
@@ -213,7 +225,7 @@ func writeCheckReport(stdio IO, format string, r *checkReport) int {
 // gitPrevious gives, for each subject, its version at ref (and for
 // transitive levels every distinct earlier version in the history of the
 // schema folder up to ref), plus a finding for each subject removed since ref.
-func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *schemalint.Set, maxHistory int) (previousFunc, []checkFinding, error) {
+func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *schemalint.Set) (previousFunc, []checkFinding, error) {
 	base, err := loadGitSet(ctx, sf.root, ref, sf.schemas)
 	if err != nil {
 		return nil, nil, err
@@ -240,7 +252,7 @@ func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *
 			return []version{last}, nil
 		}
 		if commits == nil {
-			if commits, err = history(ctx, sf.root, ref, sf.schemas, maxHistory); err != nil {
+			if commits, err = history(ctx, sf.root, ref, sf.schemas); err != nil {
 				return nil, err
 			}
 		}

@@ -26,6 +26,9 @@ func runSchemaLint(_ context.Context, stdio IO, args []string) int {
 	if *format != "text" && *format != "json" {
 		return fail(stdio, "lint", fmt.Errorf("--format %q: want text or json", *format))
 	}
+	if _, err := sf.load(); err != nil {
+		return fail(stdio, "lint", err)
+	}
 	if len(paths) == 0 {
 		paths = []string{sf.schemas}
 	}
@@ -75,7 +78,7 @@ func lintPath(sf *schemaFlags, p string) ([]schemalint.Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint %s: %w", p, err)
 	}
-	findings := schemalint.Lint(set, schemalint.Options{})
+	findings := schemalint.Lint(set, schemalint.Options{NamespacePrefix: sf.proj.Namespace})
 	if only != "" {
 		findings = slices.DeleteFunc(findings, func(f schemalint.Finding) bool {
 			return f.Path != strings.TrimPrefix(only, "/")

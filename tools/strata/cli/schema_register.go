@@ -30,7 +30,7 @@ func runSchemaRegister(ctx context.Context, stdio IO, args []string) int {
 	} else if len(rest) > 0 {
 		return fail(stdio, "register", fmt.Errorf("unexpected arguments %q", rest))
 	}
-	cfg, err := loadSubjectsConfig(sf.abs(sf.config))
+	cfg, err := sf.load()
 	if err != nil {
 		return fail(stdio, "register", err)
 	}

@@ -139,6 +139,7 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestSchemaRegisterAndCheckAgainstRegistry(t *testing.T) {
 	reg, url := newFakeRegistry(t)
 	dir := t.TempDir()
+	writeProject(t, dir)
 	writeFile(t, filepath.Join(dir, addressPath), address)
 	writeFile(t, filepath.Join(dir, orderPath), placedV1)
 	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD_TRANSITIVE\n")
