@@ -10,6 +10,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/stratahq/strata/compat"
+	"github.com/stratahq/strata/project"
 	"github.com/stratahq/strata/schemalint"
 )
 
@@ -95,6 +96,11 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 	against := fs.String("against", "", "git:REF or registry (default: git: the merge-base of HEAD with main)")
 	format := fs.String("format", "text", "text or json")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL for --against registry (default $SCHEMA_REGISTRY_URL)")
+	allowLower := map[string]bool{}
+	fs.Func("allow-lower-level", "SUBJECT (repeatable, or * for every subject): allow its level to check less than the base's; the override is logged", func(v string) error {
+		allowLower[v] = true
+		return nil
+	})
 	if rest, err := parseFlags(fs, args); err != nil {
 		return ExitUsage
 	} else if len(rest) > 0 {
@@ -117,6 +123,7 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 
 	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}, Overrides: []levelOverride{}}
 	var previous previousFunc
+	var baseCfg *project.Subjects // the subjects file at the base (git mode)
 	switch {
 	case *against == "registry":
 		if *registryURL == "" {
@@ -143,7 +150,9 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 		if err != nil {
 			return fail(stdio, "check", err)
 		}
-
+		if baseCfg, err = loadGitSubjects(ctx, &sf, ref); err != nil {
+			return fail(stdio, "check", err)
+		}
 		previous = gp
 		report.Findings = append(report.Findings, removed...)
 	default:
@@ -160,6 +169,34 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 	for _, f := range work.Subjects() {
 		subject := cfg.subject(f)
 		level := cfg.level(subject)
+		line := 1
+		if sub, ok := cfg.Subjects.Subjects[subject]; ok {
+			line = sub.Line
+		}
+		if !cfg.HasLevel(subject) {
+			report.Findings = append(report.Findings, checkFinding{
+				Path: sf.config, Line: line, Rule: ruleLevelMissing, Subject: subject, Level: string(level),
+				Message: fmt.Sprintf("no level: every subject's compatibility level is written down (an event: level: %s)", compat.BackwardTransitive),
+			})
+		}
+		// The base's level is the floor: a change may raise it, and lower it
+		// only with an explicit, logged override.
+		if baseCfg != nil && baseCfg.Defines(subject) {
+			if base := baseCfg.Level(subject); !level.Covers(base) {
+				switch {
+				case allowLower[subject] || allowLower["*"]:
+					report.Overrides = append(report.Overrides, levelOverride{Subject: subject, From: string(base), To: string(level)})
+					fmt.Fprintf(stdio.Err, "strata schema check: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, base, level)
+				default:
+					report.Findings = append(report.Findings, checkFinding{
+						Path: sf.config, Line: line, Rule: ruleLevelLowered, Subject: subject, Level: string(base),
+						Message: fmt.Sprintf("level lowered from %s to %s; checked at %s (lowering needs --allow-lower-level %s)", base, level, base, subject),
+						Against: report.Against,
+					})
+					level = base
+				}
+			}
+		}
 		cs := checkedSubject{Subject: subject, Path: f.Path, Level: string(level)}
 		prev, err := previous(ctx, f, level)
 		if err != nil {
