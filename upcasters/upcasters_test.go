@@ -412,7 +412,8 @@ func TestNewRejectsBadChains(t *testing.T) {
 }
 
 func TestConcurrentDecode(t *testing.T) {
-	reg, up := setup(t, upcasters.Chains()...)
+	srf := upcasters.Chain{EventType: "shop.inventory.StockReservationFailed", Versions: []upcasters.Version{{Version: 1, Schema: stockReservationFailedV1}}}
+	reg, up := setup(t, append(upcasters.Chains(), srf)...)
 	v1 := mustParse(t, upcasters.OrderPlaced().Versions[0].Schema)
 	payloadV1, err := os.ReadFile("testdata/shop.order.OrderPlaced/v1.avro")
 	if err != nil {
