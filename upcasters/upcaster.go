@@ -69,10 +69,10 @@ type Chain struct {
 
 // Upcaster implements [Decoder]. It is safe for concurrent use.
 type Upcaster struct {
-	reg      *serde.Registry
-	chains   map[string]*chain
-	byFP     map[[32]byte]historical
-	compat   *avro.SchemaCompatibility
+	reg    *serde.Registry
+	chains map[string]*chain
+	byFP   map[[32]byte]historical
+	compat *avro.SchemaCompatibility
 }
 
 type chain struct {
