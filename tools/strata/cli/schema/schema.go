@@ -13,7 +13,7 @@ import (
 	"github.com/stratahq/strata/schemalint"
 )
 
-const schemaSummary = "Avro contracts: lint, compat, check (CI gate), register, catalog"
+const schemaSummary = "Avro contracts: lint, compat, check (CI gate), register, catalog, verify"
 
 // runSchema dispatches `strata schema SUBCOMMAND`.
 func runSchema(ctx context.Context, stdio IO, args []string) int {
@@ -23,6 +23,7 @@ func runSchema(ctx context.Context, stdio IO, args []string) int {
 		"check":    runSchemaCheck,
 		"register": runSchemaRegister,
 		"catalog":  runSchemaCatalog,
+		"verify":   runSchemaVerify,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		schemaUsage(stdio.Out)
@@ -49,6 +50,8 @@ subcommands:
   check [--against git:REF|registry]   the CI gate: changed subjects at their configured level
   register [--dry-run]                 register every subject and set its compatibility level
   catalog [--out docs/events]          write the event catalog
+  verify [--database-url URL] [--archive-dir DIR] [--registry URL]
+                                       prove every stored writer schema reaches today's type by a declared path
 
 exit codes: 0 ok, 1 findings or incompatible, 2 usage error or unreadable input.
 See docs/schema-evolution.md.
