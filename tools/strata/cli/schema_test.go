@@ -469,3 +469,46 @@ const placedV3Only = `{
   ]
 }
 `
+
+// `strata schema upcaster` scaffolds a change that needs one: the old
+// schema as a history file, a Go step, a golden payload of the old version,
+// and the declaration to add; a change resolution can carry needs no step.
+func TestSchemaUpcasterScaffold(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	writeFile(t, filepath.Join(dir, orderPath), placedV3) // currency without a default
+	code, out, errs := run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"wrote upcasters/history/shop.order.OrderPlaced/v1.avsc",
+		"wrote upcasters/order_placed_v1.go",
+		"wrote upcasters/testdata/shop.order.OrderPlaced/v1.avro",
+		"READER_FIELD_MISSING_DEFAULT_VALUE /fields/2 currency",
+		"      - version: 1\n        schema: upcasters/history/shop.order.OrderPlaced/v1.avsc\n        path: upcaster\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "upcasters", "order_placed_v1.go"))
+	if err != nil || !strings.Contains(string(src), "func OrderPlacedV1ToV2(rec map[string]any) (map[string]any, error)") ||
+		!strings.Contains(string(src), "//go:embed history/shop.order.OrderPlaced/v1.avsc") {
+		t.Errorf("step: %v\n%s", err, src)
+	}
+	payload, err := os.ReadFile(filepath.Join(dir, "upcasters", "testdata", "shop.order.OrderPlaced", "v1.avro"))
+	if err != nil || len(payload) == 0 {
+		t.Errorf("golden payload: %v %d bytes", err, len(payload))
+	}
+	// Files are never overwritten.
+	if code, _, _ := run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced"); code != ExitUsage {
+		t.Errorf("second run: exit %d, want 2", code)
+	}
+	// A change resolution carries: the history file only, path: resolution.
+	dir = gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	writeFile(t, filepath.Join(dir, orderPath), placedV2)
+	code, out, _ = run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced")
+	if code != ExitOK || !strings.Contains(out, "no upcaster needed") || !strings.Contains(out, "path: resolution") || strings.Contains(out, ".go") {
+		t.Errorf("resolution change: exit %d\n%s", code, out)
+	}
+}

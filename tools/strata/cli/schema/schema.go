@@ -24,6 +24,7 @@ func runSchema(ctx context.Context, stdio IO, args []string) int {
 		"register": runSchemaRegister,
 		"catalog":  runSchemaCatalog,
 		"verify":   runSchemaVerify,
+		"upcaster": runSchemaUpcaster,
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		schemaUsage(stdio.Out)
@@ -52,6 +53,7 @@ subcommands:
   catalog [--out docs/events]          write the event catalog
   verify [--database-url URL] [--archive-dir DIR] [--registry URL]
                                        prove every stored writer schema reaches today's type by a declared path
+  upcaster [--against git:REF] TYPE    scaffold the upcaster, history schema and golden payload for TYPE's change
 
 exit codes: 0 ok, 1 findings or incompatible, 2 usage error or unreadable input.
 See docs/schema-evolution.md.
