@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/eventstore/archive"
+	"github.com/stratahq/strata/registry/client"
 )
 
 // Querier is the part of a pgx pool or connection StoreWriters uses.
@@ -87,7 +87,7 @@ func RegistryWriters(reg Registry, subjects []string) ([]Writer, error) {
 	var out []Writer
 	for _, subject := range sorted {
 		nums, err := reg.GetSchemaVersions(subject)
-		if isNotFound(err) {
+		if client.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
@@ -102,17 +102,4 @@ func RegistryWriters(reg Registry, subjects []string) ([]Writer, error) {
 		}
 	}
 	return out, nil
-}
-
-func isNotFound(err error) bool {
-	code := 0
-	var e srclient.Error
-	var pe *srclient.Error
-	switch {
-	case errors.As(err, &e):
-		code = e.Code
-	case errors.As(err, &pe):
-		code = pe.Code
-	}
-	return code == http.StatusNotFound || code/100 == http.StatusNotFound
 }

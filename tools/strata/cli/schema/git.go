@@ -50,8 +50,14 @@ func loadGitSet(ctx context.Context, root, ref, schemas string) (*schemalint.Set
 		return nil, err
 	}
 	inRepo := path.Clean(path.Join(prefix, dir))
+	top, err := git(ctx, root, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	// From the top: git archive refuses a working folder the ref lacks (a
+	// project folder added since ref).
 	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", ref, "--", inRepo)
-	cmd.Dir = root
+	cmd.Dir = top
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	tmp, err := os.MkdirTemp("", "strata-schemas-")

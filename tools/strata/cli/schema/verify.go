@@ -64,7 +64,11 @@ func runSchemaVerify(ctx context.Context, stdio IO, args []string) int {
 		sources = append(sources, "archives")
 	}
 	if *registryURL != "" {
-		ws, err := evolve.RegistryWriters(newRegistryClient(*registryURL), cat.Names())
+		c, err := newRegistryClient(*registryURL)
+		if err != nil {
+			return fail(stdio, "verify", err)
+		}
+		ws, err := evolve.RegistryWriters(c, cat.Names())
 		if err != nil {
 			return fail(stdio, "verify", err)
 		}
