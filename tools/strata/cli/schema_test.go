@@ -99,8 +99,14 @@ func TestSchemaUsage(t *testing.T) {
 	if code, _, _ := run(t, "schema", "frobnicate"); code != ExitUsage {
 		t.Errorf("unknown subcommand: exit %d", code)
 	}
-	if code, out, _ := run(t, "schema", "help"); code != ExitOK || !strings.Contains(out, "check") {
+	if code, out, _ := run(t, "schema", "--help"); code != ExitOK || !strings.Contains(out, "check") || !strings.Contains(out, "verify") {
 		t.Errorf("help: exit %d, %q", code, out)
+	}
+	if code, out, _ := run(t, "help", "schema", "check"); code != ExitOK || !strings.Contains(out, "--allow-lower-level") {
+		t.Errorf("help schema check: exit %d, %q", code, out)
+	}
+	if code, _, errs := run(t, "schema", "check", "--no-such-flag"); code != ExitUsage || !strings.Contains(errs, "Usage:") {
+		t.Errorf("bad flag: exit %d, %q", code, errs)
 	}
 }
 

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -88,11 +89,9 @@ type version struct {
 	schema avro.Schema
 }
 
-// runSchemaCheck is `strata schema check [--against git:REF|registry]
+// schemaCheckFlags defines the flags of `strata schema check [--against git:REF|registry]
 // [--format text|json]`: the CI gate.
-func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
-	var sf schemaFlags
-	fs := newSchemaFlagSet("check", stdio, &sf)
+func schemaCheckFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	against := fs.String("against", "", "git:REF or registry (default: git: the merge-base of HEAD with main)")
 	format := fs.String("format", "text", "text or json")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL for --against registry (default $SCHEMA_REGISTRY_URL)")
@@ -101,142 +100,142 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 		allowLower[v] = true
 		return nil
 	})
-	if rest, err := parseFlags(fs, args); err != nil {
-		return ExitUsage
-	} else if len(rest) > 0 {
-		return fail(stdio, "check", fmt.Errorf("unexpected arguments %q", rest))
-	}
-	if *format != "text" && *format != "json" {
-		return fail(stdio, "check", fmt.Errorf("--format %q: want text or json", *format))
-	}
-	cfg, err := sf.load()
-	if err != nil {
-		return fail(stdio, "check", err)
-	}
-	work, err := sf.loadWorkTree()
-	if err != nil {
-		return fail(stdio, "check", err)
-	}
-	for _, name := range cfg.unknownSubjects(work) {
-		fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
-	}
-
-	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}, Overrides: []levelOverride{}}
-	var previous previousFunc
-	var baseCfg *project.Subjects // the subjects file at the base (git mode)
-	switch {
-	case *against == "registry":
-		if *registryURL == "" {
-			return fail(stdio, "check", fmt.Errorf("--against registry needs SCHEMA_REGISTRY_URL or --registry"))
+	return func(ctx context.Context, stdio IO, rest []string) int {
+		if len(rest) > 0 {
+			return fail(stdio, "check", fmt.Errorf("unexpected arguments %q", rest))
 		}
-		c, err := newRegistryClient(*registryURL)
+		if *format != "text" && *format != "json" {
+			return fail(stdio, "check", fmt.Errorf("--format %q: want text or json", *format))
+		}
+		cfg, err := sf.load()
 		if err != nil {
 			return fail(stdio, "check", err)
 		}
-		previous = registryPrevious(c)
-	case *against == "" || strings.HasPrefix(*against, "git:"):
-		ref := strings.TrimPrefix(*against, "git:")
-		if ref == "" {
-			ref = defaultBase(ctx, sf.root)
-			if ref == "" {
-				fmt.Fprintln(stdio.Err, "strata schema check: no merge-base with main: nothing to check against")
-				report.Against = "git:"
-				report.Compatible = true
-				return writeCheckReport(stdio, *format, report)
+		work, err := sf.loadWorkTree()
+		if err != nil {
+			return fail(stdio, "check", err)
+		}
+		for _, name := range cfg.unknownSubjects(work) {
+			fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
+		}
+
+		report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}, Overrides: []levelOverride{}}
+		var previous previousFunc
+		var baseCfg *project.Subjects // the subjects file at the base (git mode)
+		switch {
+		case *against == "registry":
+			if *registryURL == "" {
+				return fail(stdio, "check", fmt.Errorf("--against registry needs SCHEMA_REGISTRY_URL or --registry"))
 			}
-		}
-		short := ref
-		if len(short) > 12 && isHex(short) {
-			short = short[:12]
-		}
-		report.Against = "git:" + short
-		gp, removed, err := gitPrevious(ctx, &sf, ref, report.Against, work)
-		if err != nil {
-			return fail(stdio, "check", err)
-		}
-		if baseCfg, err = loadGitSubjects(ctx, &sf, ref); err != nil {
-			return fail(stdio, "check", err)
-		}
-		previous = gp
-		report.Findings = append(report.Findings, removed...)
-	default:
-		return fail(stdio, "check", fmt.Errorf("--against %q: want git:REF or registry", *against))
-	}
-
-	for _, f := range work.Files {
-		if f.Err != nil {
-			report.Findings = append(report.Findings, checkFinding{
-				Path: f.Path, Line: 1, Rule: ruleParse, Subject: f.FullName, Message: f.Err.Error(),
-			})
-		}
-	}
-	for _, f := range work.Subjects() {
-		subject := cfg.subject(f)
-		level := cfg.level(subject)
-		line := 1
-		if sub, ok := cfg.Subjects.Subjects[subject]; ok {
-			line = sub.Line
-		}
-		if !cfg.HasLevel(subject) {
-			report.Findings = append(report.Findings, checkFinding{
-				Path: sf.config, Line: line, Rule: ruleLevelMissing, Subject: subject, Level: string(level),
-				Message: fmt.Sprintf("no level: every subject's compatibility level is written down (an event: level: %s)", compat.BackwardTransitive),
-			})
-		}
-		// The base's level is the floor: a change may raise it, and lower it
-		// only with an explicit, logged override.
-		if baseCfg != nil && baseCfg.Defines(subject) {
-			if base := baseCfg.Level(subject); !level.Covers(base) {
-				switch {
-				case allowLower[subject] || allowLower["*"]:
-					report.Overrides = append(report.Overrides, levelOverride{Subject: subject, From: string(base), To: string(level)})
-					fmt.Fprintf(stdio.Err, "strata schema check: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, base, level)
-				default:
-					report.Findings = append(report.Findings, checkFinding{
-						Path: sf.config, Line: line, Rule: ruleLevelLowered, Subject: subject, Level: string(base),
-						Message: fmt.Sprintf("level lowered from %s to %s; checked at %s (lowering needs --allow-lower-level %s)", base, level, base, subject),
-						Against: report.Against,
-					})
-					level = base
+			c, err := newRegistryClient(*registryURL)
+			if err != nil {
+				return fail(stdio, "check", err)
+			}
+			previous = registryPrevious(c)
+		case *against == "" || strings.HasPrefix(*against, "git:"):
+			ref := strings.TrimPrefix(*against, "git:")
+			if ref == "" {
+				ref = defaultBase(ctx, sf.root)
+				if ref == "" {
+					fmt.Fprintln(stdio.Err, "strata schema check: no merge-base with main: nothing to check against")
+					report.Against = "git:"
+					report.Compatible = true
+					return writeCheckReport(stdio, *format, report)
 				}
 			}
-		}
-		cs := checkedSubject{Subject: subject, Path: f.Path, Level: string(level)}
-		prev, err := previous(ctx, f, level)
-		if err != nil {
-			return fail(stdio, "check", fmt.Errorf("%s: %w", cs.Subject, err))
-		}
-		cs.Versions = len(prev)
-		switch {
-		case len(prev) == 0:
-			cs.Status = "new"
-		case prev[len(prev)-1].text == f.Text && !level.Transitive():
-			cs.Status = "unchanged"
+			short := ref
+			if len(short) > 12 && isHex(short) {
+				short = short[:12]
+			}
+			report.Against = "git:" + short
+			gp, removed, err := gitPrevious(ctx, sf, ref, report.Against, work)
+			if err != nil {
+				return fail(stdio, "check", err)
+			}
+			if baseCfg, err = loadGitSubjects(ctx, sf, ref); err != nil {
+				return fail(stdio, "check", err)
+			}
+			previous = gp
+			report.Findings = append(report.Findings, removed...)
 		default:
-			schemas := make([]avro.Schema, len(prev))
-			for i, v := range prev {
-				schemas[i] = v.schema
-			}
-			problems := compat.Check(level, schemas, f.Schema)
-			cs.Status = "compatible"
-			if prev[len(prev)-1].text == f.Text {
-				cs.Status = "unchanged"
-			}
-			if len(problems) > 0 {
-				cs.Status = "incompatible"
-			}
-			for _, p := range problems {
-				path, line := work.Locate(f, p.Location)
+			return fail(stdio, "check", fmt.Errorf("--against %q: want git:REF or registry", *against))
+		}
+
+		for _, f := range work.Files {
+			if f.Err != nil {
 				report.Findings = append(report.Findings, checkFinding{
-					Path: path, Line: line, Rule: p.Type, Subject: cs.Subject, Level: string(level),
-					Location: p.Location, Message: p.Message, Direction: p.Direction, Against: prev[p.Version-1].label,
+					Path: f.Path, Line: 1, Rule: ruleParse, Subject: f.FullName, Message: f.Err.Error(),
 				})
 			}
 		}
-		report.Subjects = append(report.Subjects, cs)
+		for _, f := range work.Subjects() {
+			subject := cfg.subject(f)
+			level := cfg.level(subject)
+			line := 1
+			if sub, ok := cfg.Subjects.Subjects[subject]; ok {
+				line = sub.Line
+			}
+			if !cfg.HasLevel(subject) {
+				report.Findings = append(report.Findings, checkFinding{
+					Path: sf.config, Line: line, Rule: ruleLevelMissing, Subject: subject, Level: string(level),
+					Message: fmt.Sprintf("no level: every subject's compatibility level is written down (an event: level: %s)", compat.BackwardTransitive),
+				})
+			}
+			// The base's level is the floor: a change may raise it, and lower it
+			// only with an explicit, logged override.
+			if baseCfg != nil && baseCfg.Defines(subject) {
+				if base := baseCfg.Level(subject); !level.Covers(base) {
+					switch {
+					case allowLower[subject] || allowLower["*"]:
+						report.Overrides = append(report.Overrides, levelOverride{Subject: subject, From: string(base), To: string(level)})
+						fmt.Fprintf(stdio.Err, "strata schema check: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, base, level)
+					default:
+						report.Findings = append(report.Findings, checkFinding{
+							Path: sf.config, Line: line, Rule: ruleLevelLowered, Subject: subject, Level: string(base),
+							Message: fmt.Sprintf("level lowered from %s to %s; checked at %s (lowering needs --allow-lower-level %s)", base, level, base, subject),
+							Against: report.Against,
+						})
+						level = base
+					}
+				}
+			}
+			cs := checkedSubject{Subject: subject, Path: f.Path, Level: string(level)}
+			prev, err := previous(ctx, f, level)
+			if err != nil {
+				return fail(stdio, "check", fmt.Errorf("%s: %w", cs.Subject, err))
+			}
+			cs.Versions = len(prev)
+			switch {
+			case len(prev) == 0:
+				cs.Status = "new"
+			case prev[len(prev)-1].text == f.Text && !level.Transitive():
+				cs.Status = "unchanged"
+			default:
+				schemas := make([]avro.Schema, len(prev))
+				for i, v := range prev {
+					schemas[i] = v.schema
+				}
+				problems := compat.Check(level, schemas, f.Schema)
+				cs.Status = "compatible"
+				if prev[len(prev)-1].text == f.Text {
+					cs.Status = "unchanged"
+				}
+				if len(problems) > 0 {
+					cs.Status = "incompatible"
+				}
+				for _, p := range problems {
+					path, line := work.Locate(f, p.Location)
+					report.Findings = append(report.Findings, checkFinding{
+						Path: path, Line: line, Rule: p.Type, Subject: cs.Subject, Level: string(level),
+						Location: p.Location, Message: p.Message, Direction: p.Direction, Against: prev[p.Version-1].label,
+					})
+				}
+			}
+			report.Subjects = append(report.Subjects, cs)
+		}
+		report.Compatible = len(report.Findings) == 0
+		return writeCheckReport(stdio, *format, report)
 	}
-	report.Compatible = len(report.Findings) == 0
-	return writeCheckReport(stdio, *format, report)
 }
 
 func writeCheckReport(stdio IO, format string, r *checkReport) int {
