@@ -24,6 +24,11 @@ import (
 func schemaRegisterFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	dryRun := fs.Bool("dry-run", false, "print what would be registered; write nothing")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL (default $SCHEMA_REGISTRY_URL)")
+	allowLower := map[string]bool{}
+	fs.Func("allow-lower-level", "SUBJECT (repeatable, or * for every subject): allow setting a level that checks less than the registry's current one; logged", func(v string) error {
+		allowLower[v] = true
+		return nil
+	})
 	return func(ctx context.Context, stdio IO, rest []string) int {
 		if len(rest) > 0 {
 			return fail(stdio, "register", fmt.Errorf("unexpected arguments %q", rest))
@@ -67,6 +72,21 @@ func schemaRegisterFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 			if rc == nil {
 				fmt.Fprintf(tw, "%s\t%s\t-\t-\twould register (offline dry run)\n", subject, level)
 				continue
+			}
+			// The registry's current level is a floor too: register never
+			// quietly pushes a weaker level (e.g. NONE) than the subject has.
+			if cur, err := rc.GetCompatibilityLevel(subject, false); err == nil && cur != nil {
+				if curLevel, perr := compat.ParseLevel(string(*cur)); perr == nil && !level.Covers(curLevel) {
+					if !allowLower[subject] && !allowLower["*"] {
+						fmt.Fprintf(tw, "%s\t%s\t-\t-\tREFUSED: level would be lowered from %s (--allow-lower-level %s)\n", subject, level, curLevel, subject)
+						exit = ExitFail
+						continue
+					}
+					fmt.Fprintf(stdio.Err, "strata schema register: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, curLevel, level)
+				}
+			} else if err != nil && !client.IsNotFound(err) {
+				tw.Flush()
+				return fail(stdio, "register", fmt.Errorf("%s: get level: %w", subject, err))
 			}
 			row, failed, err := registerOne(rc, subject, level, f.Text, f.Schema, *dryRun)
 			if err != nil {
