@@ -1,11 +1,13 @@
 package evolve_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stratahq/strata/eventstore/archive"
 	"github.com/stratahq/strata/evolve"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/project"
@@ -130,5 +132,39 @@ func TestLoadRejectsBadDeclarations(t *testing.T) {
 	}
 	if p := cat.Prove(evolve.Writer{Type: "bank.ledger.Deposited", JSON: depositedV1}); !p.OK || p.Path != "v1 -upcaster-> v2 (current)" {
 		t.Errorf("Prove(v1) = %+v", p)
+	}
+}
+
+// Archive manifests are a source of writer schemas too: a proof names the
+// archive, and an undeclared schema in one fails like one in the store.
+func TestArchiveWriters(t *testing.T) {
+	dir := t.TempDir()
+	m := archive.Manifest{Format: archive.Format, ID: "20260101T000000Z-abc", Schemas: []archive.SchemaEntry{
+		{Name: "shop.order.OrderPlaced", JSON: upcasters.OrderPlaced().Versions[0].Schema},
+		{Name: "shop.order.OrderShipped", JSON: `{"type":"record","name":"shop.order.OrderShipped","fields":[{"name":"order_id","type":"int"}]}`},
+	}}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, m.ID), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, m.ID, archive.ManifestFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := evolve.ArchiveWriters(dir)
+	if err != nil || len(ws) != 2 {
+		t.Fatalf("ArchiveWriters = %v, %v", ws, err)
+	}
+	cat := load(t, ".")
+	if p := cat.Prove(ws[0]); !p.OK || p.Source != "archive 20260101T000000Z-abc" || p.Version != "1" {
+		t.Errorf("Prove(archived v1) = %+v", p)
+	}
+	if p := cat.Prove(ws[1]); p.OK || p.Version != "undeclared" {
+		t.Errorf("Prove(archived undeclared) = %+v", p)
+	}
+	if ws, err := evolve.ArchiveWriters(filepath.Join(dir, "missing")); err != nil || len(ws) != 0 {
+		t.Errorf("missing folder: %v %v", ws, err)
 	}
 }
