@@ -11,6 +11,7 @@ import (
 	"github.com/stratahq/strata/evolve"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/project"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -50,10 +51,10 @@ func currentJSON(t *testing.T, name string) string {
 // writer schema the shop has used has a path.
 func TestShopDeclarations(t *testing.T) {
 	cat := load(t, ".")
-	if err := cat.CheckChains(upcasters.Chains()...); err != nil {
+	if err := cat.CheckChains(upcast.Chains()...); err != nil {
 		t.Fatal(err)
 	}
-	v1 := upcasters.OrderPlaced().Versions[0].Schema
+	v1 := upcast.OrderPlaced().Versions[0].Schema
 	for _, c := range []struct {
 		w             evolve.Writer
 		version, path string
@@ -140,7 +141,7 @@ func TestLoadRejectsBadDeclarations(t *testing.T) {
 func TestArchiveWriters(t *testing.T) {
 	dir := t.TempDir()
 	m := archive.Manifest{Format: archive.Format, ID: "20260101T000000Z-abc", Schemas: []archive.SchemaEntry{
-		{Name: "shop.order.OrderPlaced", JSON: upcasters.OrderPlaced().Versions[0].Schema},
+		{Name: "shop.order.OrderPlaced", JSON: upcast.OrderPlaced().Versions[0].Schema},
 		{Name: "shop.order.OrderShipped", JSON: `{"type":"record","name":"shop.order.OrderShipped","fields":[{"name":"order_id","type":"int"}]}`},
 	}}
 	b, err := json.Marshal(m)

@@ -12,6 +12,7 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/internal/testenv"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -48,7 +49,7 @@ func TestSchemaVerifyDatabase(t *testing.T) {
 			shipped = typ.JSON
 		}
 	}
-	insert("shop.order.OrderPlaced", upcasters.OrderPlaced().Versions[0].Schema)
+	insert("shop.order.OrderPlaced", upcast.OrderPlaced().Versions[0].Schema)
 	root := testenv.RepoRoot(t)
 
 	code, out, errs := run(t, "schema", "verify", "--root", root, "--database-url", url, "--registry", "", "--archive-dir", "")
