@@ -25,10 +25,16 @@ func (r *Runner) Register(router *messaging.Router) {
 	}
 	router.OnFailure(func(ctx context.Context, msg messaging.Envelope, err error) {
 		if _, ok := r.byType[msg.EventType]; ok {
+			// Bounded: a count that cannot be written must not hold up the retry.
+			ctx, cancel := context.WithTimeout(ctx, recordFailureTimeout)
+			defer cancel()
 			r.RecordFailure(ctx, FromEnvelope(msg, nil), err)
 		}
 	})
 }
+
+// recordFailureTimeout bounds the status update of one failed attempt.
+const recordFailureTimeout = 5 * time.Second
 
 // FromEnvelope builds an Event from a consumed Kafka message and its decoded
 // value. The stream id is the message key (the relay keys by stream id).
