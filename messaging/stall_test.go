@@ -188,7 +188,7 @@ func TestConsumerInfrastructureFailuresBackOff(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s.relayed(t, ctx, "ib", 1)
-	reg := &flakyRegistry{Registry: messaging.NewRegistryClient(s.registry)}
+	reg := &flakyRegistry{Registry: s.reg}
 	cfg := s.consumerConfig(testenv.UniqueName("g"), viewRouter(t, s.types), s.topic("order"))
 	cfg.Registry = reg
 	cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, 2*time.Second

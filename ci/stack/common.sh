@@ -37,6 +37,12 @@ KAFKA_LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
 REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=8081
 SCHEMA_REGISTRY_URL=http://$REGISTRY_HOST:$REGISTRY_PORT
+# Basic auth is on: a fixed development credential, as PostgreSQL's
+# strata:strata (set REGISTRY_BASIC_AUTH_USER_INFO=user:password before
+# `make up` for another). The server gets it through its environment, never
+# argv; `make env` exports it as SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, which
+# every client reads (package registry/client, internal/testenv).
+REGISTRY_USER_INFO=${REGISTRY_BASIC_AUTH_USER_INFO:-strata:strata}
 
 # How long each component may take to answer after it is started (seconds).
 PG_START_TIMEOUT=${PG_START_TIMEOUT:-60}
@@ -65,6 +71,15 @@ fail() {
 		fi
 	} >&2
 	return 1
+}
+
+# go_ldflags: -X flags naming the build (observe.Version, observe.Commit) from
+# git, for `strata version` and the strata_build_info metric. Empty outside git.
+go_ldflags() {
+	local v c
+	v=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null) || return 0
+	c=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null) || return 0
+	printf -- '-X github.com/stratahq/strata/observe.Version=%s -X github.com/stratahq/strata/observe.Commit=%s' "$v" "$c"
 }
 
 # port_open HOST PORT: true when something accepts TCP connections there.
