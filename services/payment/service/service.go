@@ -132,16 +132,20 @@ func Run(ctx context.Context, cfg Config) error {
 		Kafka: cfg.Kafka, DB: pool, Registry: schemaRegistry,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
+		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("payment: consumer: %w", err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("payment", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "PAYMENT_METRICS_ADDR")
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("payment", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "PAYMENT_METRICS_ADDR")
 	if err != nil {
 		return err
 	}
 	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	log.InfoContext(ctx, "payment service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"decline_customers", cfg.Faults.DeclineCustomers, "fail_refunds", cfg.Faults.FailRefunds, "reply_delay", cfg.Faults.ReplyDelay)
-	return consumer.Run(ctx)
+	// Ready (env file written) only once the consumer holds its partitions.
+	return bootstrap.RunConsumer(ctx, consumer, func() error {
+		return bootstrap.WriteEnvFile("payment", cfg.EnvFile, "PAYMENT_METRICS_ADDR", metricsAddr)
+	})
 }
