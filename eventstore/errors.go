@@ -30,7 +30,30 @@ var (
 	ErrNoCheckpoint = errors.New("eventstore: no checkpoint")
 	// ErrDecode: a stored event or snapshot could not be turned into a value.
 	ErrDecode = errors.New("eventstore: decode")
+	// ErrEventTooLarge: an event is larger than Config.MaxEventBytes (Kafka
+	// would refuse it; the relay could not publish it).
+	ErrEventTooLarge = errors.New("eventstore: event too large")
+	// ErrTruncated: an aggregate load needs events below the stream's
+	// truncation point (no usable snapshot covers them).
+	ErrTruncated = errors.New("eventstore: stream truncated")
 )
+
+// EventTooLargeError reports an event of an append larger than the limit.
+type EventTooLargeError struct {
+	Stream string
+	Index  int    // the event's index in the batch
+	Type   string // its event type
+	Size   int    // its size as Kafka counts it (payload, key, headers), bytes
+	Max    int    // Config.MaxEventBytes
+}
+
+func (e *EventTooLargeError) Error() string {
+	return fmt.Sprintf("eventstore: event %d (%s) of stream %q is %d bytes, more than the %d byte limit (Kafka's message.max.bytes; eventstore.Config.MaxEventBytes)",
+		e.Index, e.Type, e.Stream, e.Size, e.Max)
+}
+
+// Unwrap returns ErrEventTooLarge.
+func (e *EventTooLargeError) Unwrap() error { return ErrEventTooLarge }
 
 // VersionConflictError reports an append or delete whose expected version did not hold.
 type VersionConflictError struct {

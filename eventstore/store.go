@@ -40,6 +40,11 @@ type Config struct {
 	PollInterval time.Duration
 	// BatchSize is how many events a subscription reads per query. Default 500.
 	BatchSize int
+	// MaxEventBytes refuses, at append, an event larger than this as Kafka
+	// counts it (payload plus wire header, key and headers): set it to the
+	// brokers' message.max.bytes (and the topics' max.message.bytes) minus
+	// the record batch overhead. Default DefaultMaxEventBytes; -1: no limit.
+	MaxEventBytes int
 	// OnAppend, when set, is told about every Append (latency, batch size,
 	// outcome); observe.NewStoreMetrics provides one.
 	OnAppend AppendObserver

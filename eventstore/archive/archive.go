@@ -536,6 +536,18 @@ type RestoreResult struct {
 // positions, transaction ids and metadata. Streams not currently archived by
 // this archive are skipped, so a restore can be rerun.
 func (a *Archiver) Restore(ctx context.Context, id string, progress func(Progress)) (RestoreResult, error) {
+	return a.RestoreWith(ctx, id, RestoreOptions{}, progress)
+}
+
+// RestoreOptions adjusts RestoreWith.
+type RestoreOptions struct {
+	// IgnoreReaders restores even below readers that passed the events'
+	// place in the global log while they were archived (they will not see them).
+	IgnoreReaders bool
+}
+
+// RestoreWith is Restore with options.
+func (a *Archiver) RestoreWith(ctx context.Context, id string, opts RestoreOptions, progress func(Progress)) (RestoreResult, error) {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
