@@ -171,9 +171,25 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 		return l, fmt.Errorf("%w: stream %s has type %s", ErrStreamTypeMismatch, id, info.Type)
 	}
 	if useSnapshot {
-		if st, v, ok := r.snapshot(ctx, id, info.Version); ok {
+		st, v, ok, err := r.snapshot(ctx, id, info.Version)
+		if err != nil {
+			return l, err
+		}
+		if ok {
 			l.State, l.Version, l.FromSnapshot = st, v, v
 		}
+	}
+	if info.TruncatedBefore > l.Version+1 {
+		// The events below the truncation point are gone from loads: a fold
+		// from there would be a wrong state, not an old one.
+		shape := "no snapshot codec"
+		if r.cfg.Snapshots != nil && useSnapshot {
+			shape = fmt.Sprintf("no usable snapshot of shape %d", r.cfg.Snapshots.Version)
+		} else if r.cfg.Snapshots != nil {
+			shape = "a replay reads no snapshot"
+		}
+		return l, fmt.Errorf("%w: stream %s is truncated before version %d and %s covers version %d (keep the old snapshot shape's decoder, or restore the events)",
+			ErrTruncated, id, info.TruncatedBefore, shape, info.TruncatedBefore-1)
 	}
 	from := max(l.Version+1, info.TruncatedBefore, 1)
 	for {
@@ -206,17 +222,25 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 }
 
 // snapshot returns the stored snapshot if it has the codec's shape, is not
-// ahead of the stream and decodes; otherwise ok is false and the caller replays.
-func (r *Repository[S]) snapshot(ctx context.Context, id string, streamVersion int64) (state S, version int64, ok bool) {
+// ahead of the stream and decodes; otherwise ok is false and the caller
+// replays. A failed read is an error: a database fault must not turn into a
+// silent full replay.
+func (r *Repository[S]) snapshot(ctx context.Context, id string, streamVersion int64) (state S, version int64, ok bool, err error) {
 	row, err := r.store.q.GetSnapshot(ctx, id)
-	if err != nil || row.StateVersion != r.cfg.Snapshots.Version || row.Version > streamVersion || row.StreamType != r.cfg.StreamType {
-		return state, 0, false
+	if errors.Is(err, pgx.ErrNoRows) {
+		return state, 0, false, nil
+	}
+	if err != nil {
+		return state, 0, false, fmt.Errorf("read snapshot: %w", err)
+	}
+	if row.StateVersion != r.cfg.Snapshots.Version || row.Version > streamVersion || row.StreamType != r.cfg.StreamType {
+		return state, 0, false, nil
 	}
 	st, err := r.cfg.Snapshots.Decode(row.State)
 	if err != nil {
-		return state, 0, false
+		return state, 0, false, nil
 	}
-	return st, row.Version, true
+	return st, row.Version, true, nil
 }
 
 func (r *Repository[S]) decode(ctx context.Context, stream string, version int64, typ string, fp []byte, payload []byte) (any, error) {
@@ -311,7 +335,7 @@ func (r *Repository[S]) execute(ctx context.Context, id string, cmd Command[S], 
 		events[i] = EventData{ID: eid, Type: sc.Name, Schema: sc, Payload: payload, Metadata: o.md}
 	}
 	expected := Exact(l.Version)
-	res, err := r.store.append(ctx, id, r.cfg.StreamType, expected, events)
+	res, err := r.store.Append(ctx, id, r.cfg.StreamType, expected, events...)
 	if err != nil {
 		return Executed[S]{Loaded: l}, err
 	}
