@@ -14,6 +14,7 @@ type Metrics struct {
 	RelayFailures      *prometheus.CounterVec   // relay: failed delivery reports, by topic
 	ProduceLatency     *prometheus.HistogramVec // relay: Produce call -> delivery report
 	CommitToAckLatency *prometheus.HistogramVec // relay: store commit (recorded at) -> delivery report
+	RelayQuarantined   *prometheus.GaugeVec     // relay: events Kafka refused, held until skipped
 	// Consumer.
 	ConsumerLag    *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
 	HandlerLatency *prometheus.HistogramVec // consumer: one handler attempt including its transaction
@@ -39,6 +40,8 @@ func NewMetrics() *Metrics {
 			Name: "relay_produce_seconds", Help: "Produce call to delivery report.", Buckets: lat}, []string{"relay"}),
 		CommitToAckLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "relay_commit_to_ack_seconds", Help: "Event store commit to Kafka acknowledgement.", Buckets: lat}, []string{"relay"}),
+		RelayQuarantined: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_quarantined_events", Help: "Events Kafka refused (too large, invalid) that the relay holds at until an operator skips them (strata relay quarantine)."}, []string{"relay"}),
 		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "consumer_lag", Help: "High watermark minus the group's processed position, per partition."}, []string{"group", "topic", "partition"}),
 		HandlerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
@@ -55,7 +58,7 @@ func NewMetrics() *Metrics {
 // Collectors returns every collector, for a caller's own registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.RelayLagEvents, m.RelayLagSeconds, m.RelayProduced, m.RelayFailures,
-		m.ProduceLatency, m.CommitToAckLatency, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
+		m.ProduceLatency, m.CommitToAckLatency, m.RelayQuarantined, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
 }
 
 // Register registers every collector with r.

@@ -48,6 +48,9 @@ type RelayConfig struct {
 	// LeaseRetry is how often a standby instance tries to take the lease.
 	// Default 1s.
 	LeaseRetry time.Duration
+	// LeaseTimeout bounds how long a leader keeps producing without
+	// confirming its lease. Default 6s.
+	LeaseTimeout time.Duration
 	// CheckpointEvery bounds how often the checkpoint is written while
 	// events flow. Default 50ms.
 	CheckpointEvery time.Duration
