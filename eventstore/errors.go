@@ -115,3 +115,29 @@ func IsRetryable(err error) bool {
 	}
 	return pgconn.SafeToRetry(err)
 }
+
+// ErrTxCounterBehind: the database holds events with transaction ids at or
+// above the cluster's next one: it was restored from a dump (pg_dump,
+// pg_restore) into another cluster. New events would sort below every reader's
+// checkpoint and never be read. Migrate refuses such a database.
+var ErrTxCounterBehind = errors.New("eventstore: stored transaction ids exceed the cluster's counter")
+
+// TxCounterBehindError reports a database whose events' transaction ids
+// exceed the cluster's counter, and how to fix it.
+type TxCounterBehindError struct {
+	MaxTxID uint64 // the highest stored tx_id
+	Next    uint64 // the cluster's next transaction id
+}
+
+// Epoch is the transaction id epoch that puts new transactions above every
+// stored one (pg_resetwal -e).
+func (e *TxCounterBehindError) Epoch() uint64 { return e.MaxTxID>>32 + 1 }
+
+func (e *TxCounterBehindError) Error() string {
+	return fmt.Sprintf("eventstore: stored events have transaction ids up to %d but this cluster's next is %d (restored from a dump into another cluster?): "+
+		"new events would sort below every checkpoint and never be relayed; stop the cluster, run pg_resetwal -e %d on its data directory, start it (docs/operations.md#restoring-into-a-new-cluster)",
+		e.MaxTxID, e.Next, e.Epoch())
+}
+
+// Unwrap returns ErrTxCounterBehind.
+func (e *TxCounterBehindError) Unwrap() error { return ErrTxCounterBehind }
