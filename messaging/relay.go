@@ -349,6 +349,15 @@ func (r *Relay) lead(ctx context.Context, l *lease) error {
 		<-evDone
 	}()
 
+	if c, ok := r.cfg.Log.(LogChecker); ok {
+		cctx, cancel := r.dbctx(ctx)
+		err := c.CheckLog(cctx)
+		cancel()
+		if err != nil {
+			r.cfg.Logger.Error("relay: the log cannot be relayed", "relay", r.cfg.Name, "err", err)
+			return fmt.Errorf("relay check log: %w", err)
+		}
+	}
 	cp, err := l.load(ctx)
 	if err != nil {
 		return err
