@@ -62,8 +62,9 @@ func TestRepositorySnapshotReadErrorIsAnError(t *testing.T) {
 }
 
 // Issue 14: when the snapshot's shape changed and the stream is truncated,
-// the events below the truncation point are gone from loads: replaying from
-// the truncation point would give a wrong state. The load must refuse.
+// replaying from the truncation point would give a wrong state. The load
+// folds from the start (truncated events stay stored), and refuses when
+// they are gone.
 func TestRepositoryTruncatedStreamNeedsAUsableSnapshot(t *testing.T) {
 	s := newStore(t, 4)
 	ctx := ctxT(t, 30*time.Second)
@@ -78,19 +79,21 @@ func TestRepositoryTruncatedStreamNeedsAUsableSnapshot(t *testing.T) {
 	}
 	v2 := newCarts(t, s, &testCodec{}, cartSnapshots(2), 5)
 	l, err := v2.Load(ctx, "cart-shape")
-	if err == nil {
-		t.Fatalf("load with a new snapshot shape of a truncated stream: state %v (pear=%d, want 7 or an error)", l.State.Items, l.State.Items["pear"])
+	if err != nil || l.State.Items["pear"] != 7 || l.Version != 7 {
+		t.Fatalf("load with a new snapshot shape of a truncated stream: pear=%d version %d, %v; want pear=7 at version 7", l.State.Items["pear"], l.Version, err)
 	}
-	if !errors.Is(err, eventstore.ErrTruncated) {
-		t.Fatalf("load error: %v, want ErrTruncated", err)
+	if l, err := v1.Replay(ctx, "cart-shape"); err != nil || l.State.Items["pear"] != 7 {
+		t.Fatalf("replay of a truncated stream: pear=%d, %v; want 7", l.State.Items["pear"], err)
 	}
-	// Replay (no snapshot) of a truncated stream is refused the same way.
-	if _, err := v1.Replay(ctx, "cart-shape"); !errors.Is(err, eventstore.ErrTruncated) {
-		t.Fatalf("replay of a truncated stream: %v, want ErrTruncated", err)
-	}
-	// The old shape still loads.
-	if l, err := v1.Load(ctx, "cart-shape"); err != nil || l.State.Items["pear"] != 7 {
+	if l, err := v1.Load(ctx, "cart-shape"); err != nil || l.State.Items["pear"] != 7 || l.FromSnapshot != 5 {
 		t.Fatalf("load with the snapshot's shape: %+v %v", l, err)
+	}
+	// When the truncated events are gone, the load refuses.
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM events WHERE stream_id = 'cart-shape' AND version < 6`); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := v2.Load(ctx, "cart-shape"); !errors.Is(err, eventstore.ErrTruncated) {
+		t.Fatalf("load without the truncated events nor a usable snapshot: pear=%d, %v; want ErrTruncated", l.State.Items["pear"], err)
 	}
 }
 

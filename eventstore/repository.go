@@ -179,19 +179,15 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 			l.State, l.Version, l.FromSnapshot = st, v, v
 		}
 	}
-	if info.TruncatedBefore > l.Version+1 {
-		// The events below the truncation point are gone from loads: a fold
-		// from there would be a wrong state, not an old one.
-		shape := "no snapshot codec"
-		if r.cfg.Snapshots != nil && useSnapshot {
-			shape = fmt.Sprintf("no usable snapshot of shape %d", r.cfg.Snapshots.Version)
-		} else if r.cfg.Snapshots != nil {
-			shape = "a replay reads no snapshot"
-		}
-		return l, fmt.Errorf("%w: stream %s is truncated before version %d and %s covers version %d (keep the old snapshot shape's decoder, or restore the events)",
-			ErrTruncated, id, info.TruncatedBefore, shape, info.TruncatedBefore-1)
-	}
+	// Truncation hides old versions from loads that start from a snapshot
+	// at or after it. Without one (a new snapshot shape, Replay), folding from
+	// the truncation point would give a wrong state: fold from the start, as
+	// the truncated events stay stored; refuse when they are gone.
 	from := max(l.Version+1, info.TruncatedBefore, 1)
+	if info.TruncatedBefore > l.Version+1 {
+		from = l.Version + 1
+	}
+	first := true
 	for {
 		rows, err := r.store.q.ReadStreamForward(ctx, db.ReadStreamForwardParams{StreamID: id, FromVersion: from, MaxCount: loadPage})
 		if err != nil {
@@ -202,6 +198,11 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 				return l, err
 			}
 		}
+		if first && from < info.TruncatedBefore && (len(rows) == 0 || rows[0].Version != from) {
+			return l, fmt.Errorf("%w: stream %s is truncated before version %d, its events from version %d are gone and no usable snapshot covers them",
+				ErrTruncated, id, info.TruncatedBefore, from)
+		}
+		first = false
 		for i := range rows {
 			e := &rows[i]
 			v, err := r.decode(ctx, e.StreamID, e.Version, e.EventType, e.SchemaFingerprint, e.Payload)
