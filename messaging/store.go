@@ -33,8 +33,15 @@ CREATE TABLE IF NOT EXISTS messaging_processed_events (
 -- checkpoint is saved only under the epoch that read it (fencing).
 -- released: the last leader let go cleanly (its successor need not wait out
 -- its LeaseTimeout).
-ALTER TABLE messaging_relay_checkpoints ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0;
-ALTER TABLE messaging_relay_checkpoints ADD COLUMN IF NOT EXISTS released boolean NOT NULL DEFAULT true;
+-- (Checked first: ALTER TABLE locks the table even when the column exists.)
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+	               WHERE table_schema = current_schema() AND table_name = 'messaging_relay_checkpoints' AND column_name = 'epoch') THEN
+		ALTER TABLE messaging_relay_checkpoints ADD COLUMN epoch bigint NOT NULL DEFAULT 0,
+			ADD COLUMN released boolean NOT NULL DEFAULT true;
+	END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS messaging_relay_quarantine (
 	relay          text NOT NULL,
 	event_id       text NOT NULL,
@@ -52,10 +59,15 @@ CREATE TABLE IF NOT EXISTS messaging_relay_quarantine (
 	PRIMARY KEY (relay, event_id)
 );`
 
+// migrateTimeout bounds Migrate (a blocked lock must not hang a start).
+const migrateTimeout = 30 * time.Second
+
 // Migrate creates messaging's tables (relay checkpoints and processed-event
 // markers) when they do not exist. The relay and the consumer call it on
 // start; it is safe to run concurrently.
 func Migrate(ctx context.Context, db *pgxpool.Pool) error {
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("messaging migrate: %w", err)
