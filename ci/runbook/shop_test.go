@@ -102,7 +102,7 @@ func startShop(t *testing.T, payFaults payadapters.Faults, inv invadapters.Confi
 	}
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: s.prefix + "relay", Log: messaging.NewStoreLog(s.store), DB: s.pool,
-		Registry: messaging.NewRegistryClient(s.registry), Kafka: kc(), Metrics: relayMetrics,
+		Registry: testenv.RegistryClient(t, s.registry), RegisterSchemas: true, Kafka: kc(), Metrics: relayMetrics,
 		Route: func(e *messaging.LogEvent) string { return s.prefix + messaging.DefaultRoute(e) },
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/stratahq/strata/tools/strata/cli/consumers"
 	"github.com/stratahq/strata/tools/strata/cli/dlq"
 	"github.com/stratahq/strata/tools/strata/cli/events"
+	"github.com/stratahq/strata/tools/strata/cli/generate"
 	"github.com/stratahq/strata/tools/strata/cli/migrate"
 	"github.com/stratahq/strata/tools/strata/cli/projection"
 	"github.com/stratahq/strata/tools/strata/cli/registry"
@@ -53,6 +54,7 @@ input or an unreachable dependency.`,
 		consumers.Command(),
 		dlq.Command(),
 		events.Command(),
+		generate.Command(),
 		migrate.Command(),
 		projection.Command(),
 		registry.Command(),
