@@ -56,7 +56,7 @@ func TestRestoreIntoFreshClusterReachesKafka(t *testing.T) {
 	// and relays with the restored checkpoint; it reports how many distinct
 	// events the topic then holds.
 	relayRestored := func(pool *pgxpool.Pool, store *eventstore.Store, v int) int {
-		r := &stack{dbURL: c.URL("strata_dr"), pool: pool, store: store, brokers: s.brokers, registry: s.registry, types: s.types, prefix: s.prefix}
+		r := &stack{dbURL: c.URL("strata_dr"), pool: pool, store: store, brokers: s.brokers, registry: s.registry, reg: s.reg, types: s.types, prefix: s.prefix}
 		n += r.appendOrders(t, ctx, 0, 5, v, v)
 		stop := runInBackground(t, "restored relay", mustRelay(t, r.relayConfig("dr")).Run)
 		defer stop()
