@@ -1,16 +1,29 @@
 // Command projector builds the shop's read models from Kafka and serves the
 // OrderQueryService. Configuration: see service.FromEnv; flags -env-file.
+//
+// `projector rebuild NAME [--database-url URL]` rebuilds one read model from
+// the event store (projection.RebuildMain) and exits.
 package main
 
 import (
+	"context"
 	"flag"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/projector/service"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "rebuild" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := service.Rebuild(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	bootstrap.Main("projector", service.FromEnv, func(cfg *service.Config, fs *flag.FlagSet, log *slog.Logger) {
 		cfg.Logger = log
 		bootstrap.Flags(fs, &cfg.GRPCAddr, &cfg.MetricsAddr, &cfg.EnvFile)

@@ -20,11 +20,13 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"
 	"github.com/stratahq/strata/services/order/ports"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -159,12 +161,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
+	up, err := upcasters.New(types, upcast.Chains()...)
 	if err != nil {
 		return err
 	}
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
-	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
+	cmdCfg := cfg.Commands
+	if cmdCfg.Answers == nil {
+		cmdCfg.Answers = answer.New(store, types) // the saga's repeated commands are answered
+	}
+	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cmdCfg)
 
 	grpcCfg := cfg.GRPC
 	grpcCfg.Logger = log
