@@ -15,6 +15,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
@@ -110,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if faults == nil {
 		faults = adapters.NewFaults(cfg.Inventory)
 	}
-	handlers := command.New(stocks, reservations, faults, clock, command.Config{InitialStock: cfg.Inventory.InitialStock})
+	handlers := command.New(stocks, reservations, faults, answer.New(store, types), clock, command.Config{InitialStock: cfg.Inventory.InitialStock})
 
 	metrics := messaging.NewMetrics()
 	reg.MustRegister(metrics.Collectors()...)

@@ -20,6 +20,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
@@ -165,7 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
-	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
+	cmdCfg := cfg.Commands
+	if cmdCfg.Answers == nil {
+		cmdCfg.Answers = answer.New(store, types) // the saga's repeated commands are answered
+	}
+	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cmdCfg)
 
 	grpcCfg := cfg.GRPC
 	grpcCfg.Logger = log
