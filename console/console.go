@@ -50,18 +50,18 @@ type GroupLag struct {
 
 // Config is what the console reads and, with AllowWrite, repairs.
 type Config struct {
-	Pool        *pgxpool.Pool         // the event store's database (events, sagas, read models); required
-	Store       *eventstore.Store     // required
-	Types       *serde.Registry       // today's event types; required
-	Upcaster    *upcasters.Upcaster   // writer schema -> today's type; required
+	Pool        *pgxpool.Pool           // the event store's database (events, sagas, read models); required
+	Store       *eventstore.Store       // required
+	Types       *serde.Registry         // today's event types; required
+	Upcaster    *upcasters.Upcaster     // writer schema -> today's type; required
 	Projections []projection.Projection // the projections the projector runs
-	Kafka       messaging.KafkaConfig // nil: the consumer and DLQ pages say Kafka is not configured
-	Registry    messaging.Registry    // decodes dead letters; nil without a registry
-	RegistryURL string                // schemas page; "" without a registry
-	TopicPrefix string                // only topics (and their groups) with this prefix
-	Lag         LagFunc               // consumer lag; nil hides it
-	Token       string                // required: bearer token, basic-auth password or login cookie
-	AllowWrite  bool                  // replay, retry, resolve, rebuild; read-only when false
+	Kafka       messaging.KafkaConfig   // nil: the consumer and DLQ pages say Kafka is not configured
+	Registry    messaging.Registry      // decodes dead letters; nil without a registry
+	RegistryURL string                  // schemas page; "" without a registry
+	TopicPrefix string                  // only topics (and their groups) with this prefix
+	Lag         LagFunc                 // consumer lag; nil hides it
+	Token       string                  // required: bearer token, basic-auth password or login cookie
+	AllowWrite  bool                    // replay, retry, resolve, rebuild; read-only when false
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// LiveEvery is how often live values are pushed; default 1s.

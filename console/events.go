@@ -36,10 +36,10 @@ type EventFilter struct {
 type Event struct {
 	eventstore.RecordedEvent
 	Cursor        string
-	Writer        string // writer schema fingerprint
-	WriterName    string // writer schema's full name
-	WriterVersion int    // version in the upcaster chain, 0 when the type has none
-	Upcast        bool   // the writer schema is not today's
+	Writer        string          // writer schema fingerprint
+	WriterName    string          // writer schema's full name
+	WriterVersion int             // version in the upcaster chain, 0 when the type has none
+	Upcast        bool            // the writer schema is not today's
 	Raw           json.RawMessage // decoded with the writer schema
 	Current       json.RawMessage // upcast to today's type
 	Error         string
