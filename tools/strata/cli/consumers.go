@@ -150,6 +150,7 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 	}
 	var rows []LagRow
 	latest := map[kafka.TopicPartition]kafka.OffsetSpec{}
+	seen := map[topicPart]bool{}
 	for _, g := range groups {
 		res, err := admin.ListConsumerGroupOffsets(ctx, []kafka.ConsumerGroupTopicPartitions{{Group: g}})
 		if err != nil {
@@ -161,7 +162,12 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 					continue
 				}
 				rows = append(rows, LagRow{Group: g, Topic: *tp.Topic, Partition: tp.Partition, Committed: int64(tp.Offset)})
-				latest[kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = kafka.LatestOffsetSpec
+				// One request per partition: keys hold topic pointers, so
+				// each group's copy of a topic name would be another key.
+				if !seen[topicPart{*tp.Topic, tp.Partition}] {
+					seen[topicPart{*tp.Topic, tp.Partition}] = true
+					latest[kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = kafka.LatestOffsetSpec
+				}
 			}
 		}
 	}
@@ -177,7 +183,10 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 		dlqTopics = append(dlqTopics, name)
 		for _, p := range t.Partitions {
 			topic := name
-			latest[kafka.TopicPartition{Topic: &topic, Partition: p.ID}] = kafka.LatestOffsetSpec
+			if !seen[topicPart{topic, p.ID}] {
+				seen[topicPart{topic, p.ID}] = true
+				latest[kafka.TopicPartition{Topic: &topic, Partition: p.ID}] = kafka.LatestOffsetSpec
+			}
 		}
 	}
 	highs, err := offsets(ctx, admin, latest)
