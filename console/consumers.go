@@ -38,9 +38,19 @@ func (s *Server) consumers(ctx context.Context) (Consumers, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	out := Consumers{At: s.cfg.Now()}
-	rows, err := s.cfg.Pool.Query(ctx, `SELECT c.name, c.tx_id::text, c.position, c.updated_at,
+	// The relay's checkpoints (messaging) and the event store's subscription
+	// checkpoints; the relay's table exists once a relay ran.
+	var relays bool
+	if err := s.cfg.Pool.QueryRow(ctx, `SELECT to_regclass('messaging_relay_checkpoints') IS NOT NULL`).Scan(&relays); err != nil {
+		return out, fmt.Errorf("checkpoints: %w", err)
+	}
+	sql := `SELECT 'subscription ' || name AS name, tx_id::text, position, updated_at FROM checkpoints`
+	if relays {
+		sql += ` UNION ALL SELECT 'relay ' || name, tx_id::text, position, updated_at FROM messaging_relay_checkpoints`
+	}
+	rows, err := s.cfg.Pool.Query(ctx, `SELECT c.name, c.tx_id, c.position, c.updated_at,
 		(SELECT count(*) FROM (SELECT 1 FROM events e WHERE e.position > c.position LIMIT 100000) x)
-		FROM checkpoints c ORDER BY c.name`)
+		FROM (`+sql+`) c ORDER BY c.name`)
 	if err != nil {
 		return out, fmt.Errorf("checkpoints: %w", err)
 	}

@@ -26,9 +26,9 @@ type rebuilds struct {
 // Rebuild is a rebuild's last progress and, when done, its outcome.
 type Rebuild struct {
 	projection.Progress
-	Started time.Time
-	Done    bool
-	Err     string
+	Started  time.Time
+	Finished bool
+	Err      string
 	ETA     time.Duration // estimated time left (0 when unknown or done)
 }
 
@@ -62,7 +62,7 @@ func (s *Server) projectionRows(ctx context.Context) ([]ProjectionRow, error) {
 	for _, st := range sts {
 		row := ProjectionRow{Status: st}
 		if rb, ok := s.rebuilds.get(st.Name); ok {
-			row.Rebuild, row.Rebuilding = &rb, !rb.Done
+			row.Rebuild, row.Rebuilding = &rb, !rb.Finished
 		}
 		out = append(out, row)
 	}
@@ -103,7 +103,7 @@ func (s *Server) projectionRebuild(w http.ResponseWriter, r *http.Request) {
 	}
 	b := s.rebuilds
 	b.mu.Lock()
-	if cur, ok := b.run[name]; ok && !cur.Done {
+	if cur, ok := b.run[name]; ok && !cur.Finished {
 		b.mu.Unlock()
 		http.Redirect(w, r, "/projections?flash="+urlq("A rebuild of "+name+" is already running."), http.StatusSeeOther)
 		return
@@ -130,7 +130,7 @@ func (s *Server) projectionRebuild(w http.ResponseWriter, r *http.Request) {
 		})
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		rb.Done, rb.ETA = true, 0
+		rb.Finished, rb.ETA = true, 0
 		if err != nil {
 			rb.Err = err.Error()
 			if errors.Is(err, projection.ErrRebuildRunning) {
