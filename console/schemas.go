@@ -58,7 +58,7 @@ func (s *Server) schemasPage(w http.ResponseWriter, r *http.Request) {
 	data["Q"] = q
 	var shown []string
 	for _, sub := range subjects {
-		if (q == "" || strings.Contains(strings.ToLower(sub), q)) && strings.HasPrefix(sub, s.cfg.TopicPrefix) {
+		if q == "" || strings.Contains(strings.ToLower(sub), q) {
 			shown = append(shown, sub)
 		}
 	}

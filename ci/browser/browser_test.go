@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/riferrei/srclient"
 
 	avroorder "github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
@@ -136,7 +137,7 @@ func start(t *testing.T) *env {
 func (e *env) tab(t *testing.T) context.Context {
 	ctx, cancel := chromedp.NewContext(e.browser)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 8*time.Minute)
 	t.Cleanup(cancelT)
 	return ctx
 }
@@ -267,7 +268,7 @@ func (e *env) testShop(t *testing.T) {
 		t.Fatalf("after placing, the page shows %q; want PLACED (pending or current) or already CONFIRMED", first)
 	}
 	waitFor(t, ctx, "the saga to confirm the order, shown as current",
-		`document.querySelector('#status').textContent === 'CONFIRMED' && document.querySelector('[data-state]').dataset.state === 'current'`, 90*time.Second)
+		`document.querySelector('#status').textContent === 'CONFIRMED' && document.querySelector('[data-state]').dataset.state === 'current'`, 3*time.Minute)
 	e.shot(t, ctx, "shop-order")
 	e.narrow(t, ctx, "shop-order")
 	do(t, ctx, "ship", chromedp.Click(chromedp.CSS(`#ship`)))
@@ -350,7 +351,7 @@ func (e *env) testSagaRetry(t *testing.T) {
 	}
 	id := res.GetResult().GetOrderId()
 	e.login(t, ctx, "/sagas")
-	deadline := time.Now().Add(120 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		do(t, ctx, "parked sagas", chromedp.Navigate(e.conURL+"/sagas?status=PARKED"))
 		if eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector('a[href="/sagas/%s"]')`, id)) {
@@ -369,7 +370,7 @@ func (e *env) testSagaRetry(t *testing.T) {
 	e.shop.Gateway.SetFaults(payadapters.Faults{}) // the provider is fixed
 	tabTo(t, ctx, "retry")
 	do(t, ctx, "press Enter on Retry", chromedp.KeyEvent("\r"))
-	waitFor(t, ctx, "the saga to compensate (live)", `document.querySelector('#saga-status') && document.querySelector('#saga-status').textContent === 'COMPENSATED'`, 60*time.Second)
+	waitFor(t, ctx, "the saga to compensate (live)", `document.querySelector('#saga-status') && document.querySelector('#saga-status').textContent === 'COMPENSATED'`, 2*time.Minute)
 	e.shot(t, ctx, "console-saga")
 	inst, _, err := saga.Get(ctx, e.shop.Pool, id)
 	if err != nil || inst.Status != saga.StatusCompensated {
@@ -412,8 +413,22 @@ func (e *env) testPages(t *testing.T) {
 	waitFor(t, ctx, "lag rows (live)", `[...document.querySelectorAll('td[data-label=Group]')].some(td => td.textContent.includes('projector'))`, 30*time.Second)
 	e.shot(t, ctx, "console-consumers")
 	e.narrow(t, ctx, "console-consumers")
-	do(t, ctx, "schemas", chromedp.Navigate(e.conURL+"/schemas?q=order"))
+	// A subject with two versions, for the diff.
+	subject := e.shop.Prefix + "shop.test.Diffed"
+	reg := messaging.NewRegistryClient(e.shop.Registry)
+	for _, sc := range []string{
+		`{"type":"record","name":"Diffed","namespace":"shop.test","fields":[{"name":"id","type":"string"}]}`,
+		`{"type":"record","name":"Diffed","namespace":"shop.test","fields":[{"name":"id","type":"string"},{"name":"note","type":"string","default":""}]}`,
+	} {
+		if _, err := reg.CreateSchema(subject, sc, srclient.Avro); err != nil {
+			t.Fatalf("register %s: %v", subject, err)
+		}
+	}
+	do(t, ctx, "schemas", chromedp.Navigate(e.conURL+"/schemas?q="+e.shop.Prefix))
 	waitFor(t, ctx, "the event catalog", `document.body.innerText.includes('shop.order.OrderPlaced')`, 10*time.Second)
 	e.shot(t, ctx, "console-schemas")
 	e.narrow(t, ctx, "console-schemas")
+	jsClick(t, ctx, fmt.Sprintf(`document.querySelector('a[href="/schemas/%s"]')`, subject))
+	waitFor(t, ctx, "the diff", `[...document.querySelectorAll('pre.diff .add')].some(e => e.textContent.includes('"note"'))`, 10*time.Second)
+	e.shot(t, ctx, "console-subject")
 }
