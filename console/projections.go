@@ -29,7 +29,7 @@ type Rebuild struct {
 	Started  time.Time
 	Finished bool
 	Err      string
-	ETA     time.Duration // estimated time left (0 when unknown or done)
+	ETA      time.Duration // estimated time left (0 when unknown or done)
 }
 
 func newRebuilds() *rebuilds { return &rebuilds{run: map[string]*Rebuild{}} }

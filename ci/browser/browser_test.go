@@ -15,10 +15,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/riferrei/srclient"
 
+	"github.com/stratahq/strata/console"
 	avroorder "github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
-	"github.com/stratahq/strata/console"
 	"github.com/stratahq/strata/internal/shoptest"
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"

@@ -24,6 +24,7 @@ import (
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
 	inventoryservice "github.com/stratahq/strata/services/inventory/service"
 	orderservice "github.com/stratahq/strata/services/order/service"
@@ -31,7 +32,6 @@ import (
 	paymentservice "github.com/stratahq/strata/services/payment/service"
 	"github.com/stratahq/strata/services/projector/service"
 	sagaservice "github.com/stratahq/strata/services/saga/service"
-	"github.com/stratahq/strata/serde"
 )
 
 // Shop is the running shop.

@@ -49,7 +49,9 @@ func (f *fakeShop) Summary(_ context.Context, _ string, token string) (*queryv1.
 	}
 	return &queryv1.OrderSummary{OrderId: "o-1", Version: f.readVersion, Status: queryv1.OrderStatus(queryv1.OrderStatus_value["ORDER_STATUS_"+f.readStatus])}, nil
 }
-func (f *fakeShop) List(context.Context, string, int) ([]*queryv1.OrderSummary, error) { return nil, nil }
+func (f *fakeShop) List(context.Context, string, int) ([]*queryv1.OrderSummary, error) {
+	return nil, nil
+}
 
 // What the order page shows in each consistency state: never a stale value
 // without saying so.
