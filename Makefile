@@ -33,7 +33,7 @@ env: ## print export lines for the running stack and services (CLUSTER=3: cluste
 test: up ## stack up, gofmt, go vet, then every test with -race against the real stack
 	@ci/test.sh
 
-generate: ## regenerate gen/ (avrogen + gentypes + buf) and sqlc output; deterministic
+generate: ## strata generate: gen/ (Avro types, type registry, buf) and sqlc output from strata.yaml; deterministic
 	@ci/generate.sh
 
 .PHONY: schema-check

@@ -75,10 +75,11 @@ SERVICES=(
 )
 
 build() {
-	local b pkg start=$SECONDS
+	local b pkg start=$SECONDS ldflags
+	ldflags=$(go_ldflags)
 	for b in "${BUILDS[@]}"; do
 		IFS='|' read -r bin pkg <<<"$b"
-		(cd "$ROOT" && go build -o "$BIN/$bin" "$pkg") || { say run "FAILED: go build $pkg"; return 1; }
+		(cd "$ROOT" && go build -ldflags "$ldflags" -o "$BIN/$bin" "$pkg") || { say run "FAILED: go build $pkg"; return 1; }
 	done
 	say run "built ${#BUILDS[@]} binaries into $BIN in $((SECONDS - start))s"
 }

@@ -209,12 +209,8 @@ func safeNext(n string) string {
 // ListenAndServe serves the console on addr until ctx ends; ready (may be
 // nil) is called with the bound address. Only loopback addresses are allowed.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(string)) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("console address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%w: console address %q is not a loopback address", ErrConfig, addr)
+	if err := CheckAddr(addr); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -236,6 +232,18 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(str
 		s.rebuilds.wait()
 		return nil
 	}
+}
+
+// CheckAddr refuses a listen address that is not a loopback one.
+func CheckAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: console address %q: %w", ErrConfig, addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%w: console address %q is not a loopback address", ErrConfig, addr)
+	}
+	return nil
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {

@@ -29,7 +29,7 @@ import (
 	payadapters "github.com/stratahq/strata/services/payment/adapters"
 	projector "github.com/stratahq/strata/services/projector/service"
 	shopweb "github.com/stratahq/strata/services/shopweb/service"
-	"github.com/stratahq/strata/tools/strata/cli"
+	clicon "github.com/stratahq/strata/tools/strata/cli/console"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -101,14 +101,7 @@ func start(t *testing.T) *env {
 		Pool: s.Pool, Store: s.Store, Types: types, Upcaster: up, Projections: projector.Projections(),
 		Kafka: s.Kafka(), Registry: messaging.NewRegistryClient(s.Registry), RegistryURL: s.Registry,
 		TopicPrefix: s.Prefix, Token: token, AllowWrite: true, LiveEvery: 250 * time.Millisecond,
-		Lag: func(ctx context.Context, kc messaging.KafkaConfig, prefix string) ([]console.GroupLag, error) {
-			rows, _, err := cli.ConsumerLag(ctx, kc, nil, prefix)
-			out := make([]console.GroupLag, 0, len(rows))
-			for _, r := range rows {
-				out = append(out, console.GroupLag(r))
-			}
-			return out, err
-		},
+		Lag:    clicon.Lag,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

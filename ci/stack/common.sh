@@ -67,6 +67,15 @@ fail() {
 	return 1
 }
 
+# go_ldflags: -X flags naming the build (observe.Version, observe.Commit) from
+# git, for `strata version` and the strata_build_info metric. Empty outside git.
+go_ldflags() {
+	local v c
+	v=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null) || return 0
+	c=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null) || return 0
+	printf -- '-X github.com/stratahq/strata/observe.Version=%s -X github.com/stratahq/strata/observe.Commit=%s' "$v" "$c"
+}
+
 # port_open HOST PORT: true when something accepts TCP connections there.
 port_open() {
 	timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null

@@ -49,7 +49,7 @@ registry_start() {
 	fi
 	rotate_log "$REGISTRY_LOG"
 	say registry "building $BIN/strata from ./tools/strata"
-	if ! (cd "$ROOT" && go build -o "$BIN/strata" ./tools/strata) >>"$REGISTRY_LOG" 2>&1; then
+	if ! (cd "$ROOT" && go build -ldflags "$(go_ldflags)" -o "$BIN/strata" ./tools/strata) >>"$REGISTRY_LOG" 2>&1; then
 		fail registry "$REGISTRY_LOG" "go build ./tools/strata failed"
 		return
 	fi

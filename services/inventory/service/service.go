@@ -85,6 +85,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
+	if err := observe.RegisterBuildInfo(reg, "inventory"); err != nil {
+		return err
+	}
 	pool, store, err := bootstrap.OpenStore(ctx, "inventory", cfg.DatabaseURL, reg)
 	if err != nil {
 		return err

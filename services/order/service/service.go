@@ -149,6 +149,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
+	if err := observe.RegisterBuildInfo(reg, "order"); err != nil {
+		return err
+	}
 	store, err := bootstrap.NewStore(ctx, "order", pool, reg)
 	if err != nil {
 		return err

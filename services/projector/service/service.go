@@ -154,6 +154,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
+	if err := observe.RegisterBuildInfo(reg, "projector"); err != nil {
+		return err
+	}
 	mm := messaging.NewMetrics()
 	if err := mm.Register(reg); err != nil {
 		return fmt.Errorf("projector: metrics: %w", err)

@@ -138,6 +138,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
+	if err := observe.RegisterBuildInfo(reg, "saga"); err != nil {
+		return err
+	}
 	engine, err := saga.New(pool, saga.Config{
 		Encoder:                 adapters.NewRegistryEncoder(types, regClient),
 		MaxCompensationAttempts: cfg.MaxCompensationAttempts,

@@ -1,83 +1,76 @@
 // Package cli implements the strata command line. Run is the whole program, so
 // tests drive it in-process exactly as a user would from a shell.
+//
+// Each area of commands is a package of its own under this folder exporting
+// Command() *cobra.Command; what they share (exit codes, output formats,
+// connection flags) is in clikit.
 package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"sort"
-	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stratahq/strata/tools/strata/cli/archive"
+	"github.com/stratahq/strata/tools/strata/cli/backup"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
+	"github.com/stratahq/strata/tools/strata/cli/console"
+	"github.com/stratahq/strata/tools/strata/cli/consumers"
+	"github.com/stratahq/strata/tools/strata/cli/dlq"
+	"github.com/stratahq/strata/tools/strata/cli/events"
+	"github.com/stratahq/strata/tools/strata/cli/generate"
+	"github.com/stratahq/strata/tools/strata/cli/migrate"
+	"github.com/stratahq/strata/tools/strata/cli/projection"
+	"github.com/stratahq/strata/tools/strata/cli/registry"
+	"github.com/stratahq/strata/tools/strata/cli/relay"
+	"github.com/stratahq/strata/tools/strata/cli/restore"
+	"github.com/stratahq/strata/tools/strata/cli/saga"
+	"github.com/stratahq/strata/tools/strata/cli/schema"
+	"github.com/stratahq/strata/tools/strata/cli/version"
 )
 
-// Exit codes shared by every command.
+// Exit codes shared by every command (see clikit).
 const (
-	ExitOK    = 0 // success
-	ExitFail  = 1 // the command ran and found a problem (incompatible schema, lag over limit, ...)
-	ExitUsage = 2 // unreadable input, bad flags or an unreachable dependency
+	ExitOK    = clikit.ExitOK    // success
+	ExitFail  = clikit.ExitFail  // the command ran and found a problem (incompatible schema, lag over limit, ...)
+	ExitUsage = clikit.ExitUsage // unreadable input, bad flags or an unreachable dependency
 )
 
-// IO is what a command reads and writes; never os.Stdout directly.
-type IO struct {
-	In       io.Reader
-	Out, Err io.Writer
-}
+// Command returns the root command with every area registered.
+func Command() *cobra.Command {
+	root := clikit.Group(&cobra.Command{
+		Use:   "strata",
+		Short: "Strata's command-line tool: schemas, registry, event store and messaging operations",
+		Long: `strata is Strata's command-line tool: the schema workflow (lint, compatibility
+gate, register, catalog), the schema registry server and operations
+(migrations, relay, DLQ, projections, sagas, lag, archive, backup).
 
-// command is one top-level verb. run gets the arguments after the verb.
-type command struct {
-	summary string
-	run     func(ctx context.Context, io IO, args []string) int
-}
-
-// commands lists every top-level verb. Each lives in a file of its own name.
-func commands() map[string]command {
-	return map[string]command{
-		"projection": {projectionSummary, runProjection},
-		"schema":     {schemaSummary, runSchema},
-		"registry":   {registrySummary, runRegistry},
-		"migrate":    {migrateSummary, runMigrate},
-		"relay":      {relaySummary, runRelay},
-		"dlq":        {dlqSummary, runDLQ},
-		"saga":       {sagaSummary, runSaga},
-		"events":     {eventsSummary, runEvents},
-		"consumers":  {consumersSummary, runConsumers},
-		"archive":    {archiveSummary, runArchive},
-		"restore":    {restoreSummary, runRestore},
-		"backup":     {backupSummary, runBackup},
-	}
+Exit codes: 0 ok, 1 the command found a problem, 2 usage error, unreadable
+input or an unreachable dependency.`,
+	})
+	root.AddCommand(
+		archive.Command(),
+		backup.Command(),
+		console.Command(),
+		consumers.Command(),
+		dlq.Command(),
+		events.Command(),
+		generate.Command(),
+		migrate.Command(),
+		projection.Command(),
+		registry.Command(),
+		relay.Command(),
+		restore.Command(),
+		saga.Command(),
+		schema.Command(),
+		version.Command(),
+	)
+	return root
 }
 
 // Run executes the strata command line args (without the program name) and
 // returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	stdio := IO{In: stdin, Out: stdout, Err: stderr}
-	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout, cmds)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "strata: unknown command %q\n\n", args[0])
-		usage(stderr, cmds)
-		return ExitUsage
-	}
-	return cmd.run(ctx, stdio, args[1:])
-}
-
-func usage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for name := range cmds {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("usage: strata COMMAND [ARGS]\n\ncommands:\n")
-	for _, name := range names {
-		fmt.Fprintf(&b, "  %-12s %s\n", name, cmds[name].summary)
-	}
-	io.WriteString(w, b.String())
+	return clikit.Execute(ctx, Command(), args, stdin, stdout, stderr)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/stratahq/strata/internal/testenv"
+	"github.com/stratahq/strata/tools/strata/cli/consumers"
 )
 
 // Five messages on a one-partition topic, a group that committed offset 3:
@@ -63,8 +64,8 @@ func TestConsumersLag(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var rows []LagRow
-	var dlqs []DLQRow
+	var rows []consumers.LagRow
+	var dlqs []consumers.DLQRow
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, out, errOut := run(t, "consumers", "lag", "--group", group, "--topic-prefix", prefix, "--json", "--brokers", brokers)
@@ -74,11 +75,11 @@ func TestConsumersLag(t *testing.T) {
 		rows, dlqs = nil, nil
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			if strings.Contains(line, `"group"`) {
-				var r LagRow
+				var r consumers.LagRow
 				_ = json.Unmarshal([]byte(line), &r)
 				rows = append(rows, r)
 			} else if line != "" {
-				var d DLQRow
+				var d consumers.DLQRow
 				_ = json.Unmarshal([]byte(line), &d)
 				dlqs = append(dlqs, d)
 			}
@@ -88,10 +89,10 @@ func TestConsumersLag(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if len(rows) != 1 || rows[0] != (LagRow{Group: group, Topic: topic, Partition: 0, Committed: 3, High: 5, Lag: 2}) {
+	if len(rows) != 1 || rows[0] != (consumers.LagRow{Group: group, Topic: topic, Partition: 0, Committed: 3, High: 5, Lag: 2}) {
 		t.Fatalf("lag rows = %+v", rows)
 	}
-	if len(dlqs) != 1 || dlqs[0] != (DLQRow{Topic: dlq, Partition: 0, Messages: 1}) {
+	if len(dlqs) != 1 || dlqs[0] != (consumers.DLQRow{Topic: dlq, Partition: 0, Messages: 1}) {
 		t.Fatalf("dlq rows = %+v", dlqs)
 	}
 	code, out, errOut := run(t, "consumers", "lag", "--group", group, "--topic-prefix", prefix, "--max-lag", "1", "--brokers", brokers)

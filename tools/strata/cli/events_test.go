@@ -17,6 +17,7 @@ import (
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/serde"
+	cliev "github.com/stratahq/strata/tools/strata/cli/events"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -74,14 +75,14 @@ func opsStore(t *testing.T) (url string, pool *pgxpool.Pool, store *eventstore.S
 	return url, pool, store, stream
 }
 
-func jsonLines(t *testing.T, out string) []EventJSON {
+func jsonLines(t *testing.T, out string) []cliev.EventJSON {
 	t.Helper()
-	var evs []EventJSON
+	var evs []cliev.EventJSON
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
 			continue
 		}
-		var e EventJSON
+		var e cliev.EventJSON
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("not JSON: %q: %v", line, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stratahq/strata/internal/testenv"
+	"github.com/stratahq/strata/tools/strata/cli/registry"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -37,8 +38,8 @@ func (s *syncBuffer) String() string {
 func TestRegistryServe(t *testing.T) {
 	dbURL := testenv.NewDatabase(t)
 	ready := make(chan net.Addr, 1)
-	registryReady = func(a net.Addr) { ready <- a }
-	t.Cleanup(func() { registryReady = nil })
+	registry.Ready = func(a net.Addr) { ready <- a }
+	t.Cleanup(func() { registry.Ready = nil })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -24,7 +24,7 @@ func TestSagaUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"saga"}, "usage: strata saga list"},
+		{[]string{"saga"}, "missing subcommand"},
 		{[]string{"saga", "show"}, "give its ID"},
 		{[]string{"saga", "retry"}, "give its ID"},
 		{[]string{"saga", "resolve"}, "give its ID"},
@@ -59,8 +59,8 @@ func TestSagaCommandsOnEmptyDatabase(t *testing.T) {
 	if code, out := runStrata("saga", "list", "--stuck", "--database-url", url); code != cli.ExitOK || !strings.HasPrefix(out, "ID") {
 		t.Errorf("list --stuck: exit %d: %s", code, out)
 	}
-	if code, out := runStrata("saga", "list", "--json", "--database-url", url); code != cli.ExitOK || strings.TrimSpace(out) != "[]" {
-		t.Errorf("list --json: exit %d: %s", code, out)
+	if code, out := runStrata("saga", "list", "-o", "json", "--database-url", url); code != cli.ExitOK || strings.TrimSpace(out) != "" {
+		t.Errorf("list -o json (JSON Lines, none): exit %d: %s", code, out)
 	}
 	if code, out := runStrata("saga", "show", "nope", "--database-url", url); code != cli.ExitFail || !strings.Contains(out, "no saga nope") {
 		t.Errorf("show: exit %d: %s", code, out)

@@ -265,7 +265,14 @@ func TestSchemaCheckGitBreakingChange(t *testing.T) {
 	}
 	// The same as JSON.
 	code, out, _ = run(t, "schema", "check", "--root", dir, "--format", "json")
-	var rep checkReport
+	var rep struct {
+		Compatible bool `json:"compatible"`
+		Findings   []struct {
+			Rule    string `json:"rule"`
+			Line    int    `json:"line"`
+			Subject string `json:"subject"`
+		} `json:"findings"`
+	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
