@@ -25,6 +25,7 @@ mkdir -p "$RUN" "$BIN" "$LOG"
 export DATABASE_URL=${DATABASE_URL:-$DATABASE_URL}
 export KAFKA_BROKERS=${KAFKA_BROKERS:-$KAFKA_BROKERS}
 export SCHEMA_REGISTRY_URL=${SCHEMA_REGISTRY_URL:-$SCHEMA_REGISTRY_URL}
+export SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=${SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO:-$REGISTRY_USER_INFO}
 export ORDER_GRPC_ADDR=${ORDER_GRPC_ADDR:-127.0.0.1:50051}
 export ORDER_METRICS_ADDR=${ORDER_METRICS_ADDR:-127.0.0.1:9465}
 export QUERY_GRPC_ADDR=${QUERY_GRPC_ADDR:-127.0.0.1:50052}
@@ -133,6 +134,14 @@ cmd_up() {
 		return 1
 	fi
 	build || return 1
+	# The deploy step: register the writer schemas (and set their levels)
+	# before anything produces; the relay only looks schemas up.
+	if ! (cd "$ROOT" && "$BIN/strata" schema register) >>"$LOG/schema-register.log" 2>&1; then
+		say run "FAILED: strata schema register (log $LOG/schema-register.log):"
+		tail -n 20 "$LOG/schema-register.log" >&2
+		return 1
+	fi
+	say run "schemas registered (strata schema register; log $LOG/schema-register.log)"
 	local s name bin args rc=0
 	for s in "${SERVICES[@]}"; do
 		IFS='|' read -r name bin args <<<"$s"

@@ -6,7 +6,8 @@
 #   ci/stack.sh down [COMPONENT...]   stop services (.local/run/*.pid), then the stack
 #   ci/stack.sh status                health of each component and service; non-zero if any is down
 #   ci/stack.sh env                   export lines for DATABASE_URL, KAFKA_BROKERS,
-#                                     SCHEMA_REGISTRY_URL, then every .local/run/*.env
+#                                     SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO,
+#                                     then every .local/run/*.env
 #
 # A component is a file ci/stack/<name>.sh defining <name>_status (0 = process
 # alive and answering), <name>_start, <name>_stop, <name>_where and <name>_log;
@@ -159,6 +160,7 @@ cmd_env() {
 export DATABASE_URL='$DATABASE_URL'
 export KAFKA_BROKERS='$KAFKA_BROKERS'
 export SCHEMA_REGISTRY_URL='$SCHEMA_REGISTRY_URL'
+export SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO='$REGISTRY_USER_INFO'
 EOF
 	local f
 	for f in "$RUN"/*.env; do

@@ -18,7 +18,7 @@ cd "$root" || exit 1
 
 # Only the stack's addresses: services left running by `make run` export
 # theirs too (.local/run/*.env), and tests must not pick those up.
-eval "$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL)=')"
+eval "$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL|SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)=')"
 export CI=${CI:-}
 GO=${GO:-go}
 
@@ -113,6 +113,21 @@ STEPS+=(javacheck)
 
 step_javacheck() {
 	compat/testdata/javacheck/run.sh 3000 1
+}
+
+# --- examples: their own Go modules (replace to this checkout) ------------------
+# `go vet ./...` and `go test ./...` above stop at a nested go.mod, so each
+# examples/<name> module is vetted and tested here; gofmt above covers it.
+STEPS+=(examples)
+
+step_examples() {
+	local mod dir
+	for mod in examples/*/go.mod; do
+		dir=$(dirname "$mod")
+		echo "  $dir"
+		(cd "$dir" && "$GO" vet ./... && "$GO" test -race -count=1 -p 2 ${GOTESTFLAGS:-} ./...) ||
+			{ echo "$dir: vet or tests failed (cd $dir && go test ./...)"; return 1; }
+	done
 }
 
 # --- fault tests (issue 6) ---------------------------------------------------

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/messaging"
@@ -48,6 +49,19 @@ type GroupLag struct {
 	Lag       int64
 }
 
+// SchemaRegistry is what the console asks the schema registry (the
+// *srclient.SchemaRegistryClient of package registry/client has it all).
+type SchemaRegistry interface {
+	messaging.Registry
+	GetSubjects() ([]string, error)
+	GetSchemaVersions(subject string) ([]int, error)
+	GetSchemaByVersion(subject string, version int) (*srclient.Schema, error)
+	GetCompatibilityLevel(subject string, defaultToGlobal bool) (*srclient.CompatibilityLevel, error)
+	GetGlobalCompatibilityLevel() (*srclient.CompatibilityLevel, error)
+}
+
+var _ SchemaRegistry = (*srclient.SchemaRegistryClient)(nil)
+
 // Config is what the console reads and, with AllowWrite, repairs.
 type Config struct {
 	Pool        *pgxpool.Pool           // the event store's database (events, sagas, read models); required
@@ -56,8 +70,7 @@ type Config struct {
 	Upcaster    *upcasters.Upcaster     // writer schema -> today's type; required
 	Projections []projection.Projection // the projections the projector runs
 	Kafka       messaging.KafkaConfig   // nil: the consumer and DLQ pages say Kafka is not configured
-	Registry    messaging.Registry      // decodes dead letters; nil without a registry
-	RegistryURL string                  // schemas page; "" without a registry
+	Registry    SchemaRegistry          // decodes dead letters, lists subjects; nil without a registry
 	TopicPrefix string                  // only topics (and their groups) with this prefix
 	Lag         LagFunc                 // consumer lag; nil hides it
 	Token       string                  // required: bearer token, basic-auth password or login cookie

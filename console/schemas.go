@@ -2,15 +2,13 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 func (s *Server) routeSchemas() {
@@ -18,28 +16,7 @@ func (s *Server) routeSchemas() {
 	s.mux.HandleFunc("GET /schemas/{subject}", s.subjectPage)
 }
 
-// registryGet reads one JSON document from the schema registry's REST API.
-func (s *Server) registryGet(ctx context.Context, path string, v any) error {
-	if s.cfg.RegistryURL == "" {
-		return fmt.Errorf("no schema registry configured (--registry or SCHEMA_REGISTRY_URL)")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.cfg.RegistryURL, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("registry %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry %s: %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
+var errNoRegistry = errors.New("no schema registry configured (--registry or SCHEMA_REGISTRY_URL)")
 
 // CatalogEntry is one event type this build knows.
 type CatalogEntry struct {
@@ -51,8 +28,16 @@ type CatalogEntry struct {
 func (s *Server) schemasPage(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"Title": "schemas"}
 	var subjects []string
-	if err := s.registryGet(r.Context(), "/subjects", &subjects); err != nil {
-		data["Error"] = err.Error()
+	if s.cfg.Registry == nil {
+		data["Error"] = errNoRegistry.Error()
+	} else {
+		var err error
+		if subjects, err = s.cfg.Registry.GetSubjects(); err != nil {
+			data["Error"] = "registry: " + err.Error()
+		}
+		if lvl, err := s.cfg.Registry.GetGlobalCompatibilityLevel(); err == nil && lvl != nil {
+			data["Global"] = string(*lvl)
+		}
 	}
 	q := strings.ToLower(r.URL.Query().Get("q"))
 	data["Q"] = q
@@ -67,12 +52,6 @@ func (s *Server) schemasPage(w http.ResponseWriter, r *http.Request) {
 		shown = shown[:500]
 	}
 	data["Subjects"] = shown
-	var global struct {
-		Level string `json:"compatibilityLevel"`
-	}
-	if err := s.registryGet(r.Context(), "/config", &global); err == nil {
-		data["Global"] = global.Level
-	}
 	var cat []CatalogEntry
 	for _, t := range s.cfg.Types.Types() {
 		cat = append(cat, CatalogEntry{Name: t.Name, Fingerprint: fmt.Sprintf("%x", t.Fingerprint[:8])})
@@ -98,20 +77,28 @@ type DiffLine struct {
 
 func (s *Server) subjectPage(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
-	esc := "/subjects/" + url.PathEscape(subject)
 	data := map[string]any{"Title": "subject " + subject, "Subject": subject}
-	var versions []int
-	if err := s.registryGet(r.Context(), esc+"/versions", &versions); err != nil {
-		data["Error"] = err.Error()
+	if s.cfg.Registry == nil {
+		data["Error"] = errNoRegistry.Error()
+		s.render(w, r, "subject", data)
+		return
+	}
+	versions, err := s.cfg.Registry.GetSchemaVersions(subject)
+	if err != nil {
+		data["Error"] = "registry: " + err.Error()
 		s.render(w, r, "subject", data)
 		return
 	}
 	var all []SchemaVersion
 	for _, v := range versions {
-		var sv SchemaVersion
-		if err := s.registryGet(r.Context(), esc+"/versions/"+strconv.Itoa(v), &sv); err != nil {
-			data["Error"] = err.Error()
+		sc, err := s.cfg.Registry.GetSchemaByVersion(subject, v)
+		if err != nil {
+			data["Error"] = "registry: " + err.Error()
 			break
+		}
+		sv := SchemaVersion{Version: v, ID: sc.ID(), Schema: sc.Schema()}
+		if t := sc.SchemaType(); t != nil {
+			sv.Type = string(*t)
 		}
 		var buf bytes.Buffer
 		if json.Indent(&buf, []byte(sv.Schema), "", "  ") == nil {
@@ -122,11 +109,8 @@ func (s *Server) subjectPage(w http.ResponseWriter, r *http.Request) {
 		all = append(all, sv)
 	}
 	data["Versions"] = all
-	var level struct {
-		Level string `json:"compatibilityLevel"`
-	}
-	if err := s.registryGet(r.Context(), "/config/"+url.PathEscape(subject)+"?defaultToGlobal=true", &level); err == nil {
-		data["Level"] = level.Level
+	if lvl, err := s.cfg.Registry.GetCompatibilityLevel(subject, true); err == nil && lvl != nil {
+		data["Level"] = string(*lvl)
 	}
 	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
 	to, _ := strconv.Atoi(r.URL.Query().Get("to"))

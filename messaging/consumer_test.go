@@ -25,7 +25,7 @@ func (s *stack) consumerConfig(group string, router *messaging.Router, topics ..
 		Topics:         topics,
 		Kafka:          s.kafka(),
 		DB:             s.pool,
-		Registry:       messaging.NewRegistryClient(s.registry),
+		Registry:       s.reg,
 		Decoder:        messaging.NewResolvingDecoder(s.types),
 		Router:         router,
 		MinBackoff:     50 * time.Millisecond,
@@ -148,7 +148,7 @@ func TestConsumerPoisonMessages(t *testing.T) {
 
 	// A registry id for OrderPlaced, as the relay would register it.
 	typ, _ := s.types.ByName("shop.order.OrderPlaced")
-	reg := messaging.NewRegistryClient(s.registry)
+	reg := s.reg
 	if _, err := reg.CreateSchema(typ.Name, typ.JSON, srclient.Avro); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,8 @@
 // (DefaultRoute: events.<stream type>), keyed by stream id, the value in the
 // Confluent wire format (magic byte 0, 4-byte registry schema id, the stored
 // Avro body) and the headers listed in headers.go. The schema id comes from
-// the registry through srclient: subject = the Avro full name
+// the registry through srclient (built by registry/client, credentials and TLS
+// from the environment): subject = the Avro full name
 // (RecordNameStrategy), the writer schema from the store's schemas table,
 // registered if missing, cached by fingerprint. The checkpoint is written to
 // PostgreSQL only after delivery reports confirm a contiguous prefix, so
@@ -19,7 +20,7 @@
 //
 //	r, err := messaging.NewRelay(messaging.RelayConfig{
 //		Log: messaging.NewStoreLog(store), DB: pool,
-//		Registry: messaging.NewRegistryClient(registryURL),
+//		Registry: reg, // client.NewFromEnv("") of package registry/client
 //		Kafka:    messaging.KafkaConfig{"bootstrap.servers": brokers},
 //	})
 //	err = r.Run(ctx) // until ctx is done

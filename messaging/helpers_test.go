@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/avro/order"
@@ -32,6 +33,7 @@ type stack struct {
 	store    *eventstore.Store
 	brokers  string
 	registry string
+	reg      *srclient.SchemaRegistryClient
 	types    *serde.Registry
 	prefix   string // topic prefix unique to the test
 }
@@ -44,6 +46,7 @@ func newStack(t testing.TB) *stack {
 		registry: testenv.SchemaRegistryURL(t),
 		prefix:   testenv.UniqueName("mt") + ".",
 	}
+	s.reg = testenv.RegistryClient(t, s.registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(s.dbURL)
@@ -86,10 +89,12 @@ func (s *stack) relayConfig(name string) messaging.RelayConfig {
 		Name:     name,
 		Log:      messaging.NewStoreLog(s.store),
 		DB:       s.pool,
-		Registry: messaging.NewRegistryClient(s.registry),
-		Kafka:    s.kafka(),
-		Route:    s.route,
-		Logger:   quietLogger(),
+		Registry: s.reg,
+		// tests register what they produce (deployments: strata schema register)
+		RegisterSchemas: true,
+		Kafka:           s.kafka(),
+		Route:           s.route,
+		Logger:          quietLogger(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 )
 
 // TestMain doubles as the relay subprocess of the fault tests: with
@@ -42,9 +43,15 @@ func relayChild() int {
 	prefix := os.Getenv("STRATA_RELAY_PREFIX")
 	log := messaging.NewStoreLog(store)
 	defer log.Close(context.Background())
+	reg, err := client.ForURL(os.Getenv("STRATA_RELAY_REGISTRY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	r, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: "fault", Log: log, DB: pool,
-		Registry:        messaging.NewRegistryClient(os.Getenv("STRATA_RELAY_REGISTRY")),
+		Registry:        reg,
+		RegisterSchemas: true,
 		Kafka:           messaging.KafkaConfig{"bootstrap.servers": os.Getenv("STRATA_RELAY_BROKERS")},
 		Route:           func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 		BatchSize:       200,

@@ -8,12 +8,14 @@ import "github.com/prometheus/client_golang/prometheus"
 // nil *Metrics is valid and records nothing.
 type Metrics struct {
 	// Relay.
-	RelayLagEvents     *prometheus.GaugeVec     // relay: events in the log after the checkpoint
-	RelayLagSeconds    *prometheus.GaugeVec     // relay: age of the oldest event not yet acknowledged (0 when caught up)
-	RelayProduced      *prometheus.CounterVec   // relay: events acknowledged by Kafka, by topic
-	RelayFailures      *prometheus.CounterVec   // relay: failed delivery reports, by topic
-	ProduceLatency     *prometheus.HistogramVec // relay: Produce call -> delivery report
-	CommitToAckLatency *prometheus.HistogramVec // relay: store commit (recorded at) -> delivery report
+	RelayLagEvents      *prometheus.GaugeVec     // relay: events in the log after the checkpoint
+	RelayLagSeconds     *prometheus.GaugeVec     // relay: age of the oldest event not yet acknowledged (0 when caught up)
+	RelayProduced       *prometheus.CounterVec   // relay: events acknowledged by Kafka, by topic
+	RelayFailures       *prometheus.CounterVec   // relay: failed delivery reports, by topic
+	ProduceLatency      *prometheus.HistogramVec // relay: Produce call -> delivery report
+	CommitToAckLatency  *prometheus.HistogramVec // relay: store commit (recorded at) -> delivery report
+	RelayHeldEvents     *prometheus.GaugeVec     // relay: events waiting behind writer schemas the registry refuses
+	RelaySchemaRefusals *prometheus.CounterVec   // relay: registry refusals of a writer schema, by subject
 	// Consumer.
 	ConsumerLag    *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
 	HandlerLatency *prometheus.HistogramVec // consumer: one handler attempt including its transaction
@@ -39,6 +41,10 @@ func NewMetrics() *Metrics {
 			Name: "relay_produce_seconds", Help: "Produce call to delivery report.", Buckets: lat}, []string{"relay"}),
 		CommitToAckLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "relay_commit_to_ack_seconds", Help: "Event store commit to Kafka acknowledgement.", Buckets: lat}, []string{"relay"}),
+		RelayHeldEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_held_events", Help: "Events waiting behind a writer schema the schema registry refuses (and later events of their streams)."}, []string{"relay"}),
+		RelaySchemaRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_schema_refusals_total", Help: "Schema registry refusals of a writer schema (incompatible, invalid, or not registered while the relay does not register), by subject."}, []string{"relay", "subject"}),
 		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "consumer_lag", Help: "High watermark minus the group's processed position, per partition."}, []string{"group", "topic", "partition"}),
 		HandlerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
@@ -55,7 +61,7 @@ func NewMetrics() *Metrics {
 // Collectors returns every collector, for a caller's own registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.RelayLagEvents, m.RelayLagSeconds, m.RelayProduced, m.RelayFailures,
-		m.ProduceLatency, m.CommitToAckLatency, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
+		m.ProduceLatency, m.CommitToAckLatency, m.RelayHeldEvents, m.RelaySchemaRefusals, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
 }
 
 // Register registers every collector with r.

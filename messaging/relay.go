@@ -24,6 +24,14 @@ type RelayConfig struct {
 	Log      Log
 	DB       *pgxpool.Pool // checkpoints and the lease
 	Registry Registry
+	// RegisterSchemas lets the relay register a writer schema the registry
+	// does not have (development: make run, tests). Off, the default,
+	// schemas are registered at deploy (`strata schema register`) and an
+	// event whose schema is not registered waits like a refused one.
+	RegisterSchemas bool
+	// SchemaRetry is how often the registry is asked again about a refused
+	// writer schema while its events wait. Default 15s.
+	SchemaRetry time.Duration
 	// Kafka holds librdkafka properties passed through to the producer (TLS,
 	// SASL, ...). The relay sets enable.idempotence=true and acks=all and
 	// defaults message.timeout.ms to 0 (retry until delivered).
@@ -92,6 +100,7 @@ type RelayProgress struct {
 	Checkpoint Cursor
 	LagEvents  int64   // events after the checkpoint (-1 when the log cannot tell)
 	LagSeconds float64 // age of the oldest unacknowledged event
+	Held       int     // events waiting behind a writer schema the registry refuses
 }
 
 // Validate reports every problem with the configuration at once.
@@ -162,6 +171,9 @@ func (c *RelayConfig) defaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.SchemaRetry == 0 {
+		c.SchemaRetry = 15 * time.Second
 	}
 	if c.ProgressEvery == 0 {
 		c.ProgressEvery = time.Second
@@ -331,6 +343,11 @@ type leadState struct {
 	lastSave   time.Time
 	lastProg   time.Time
 	lagEvents  int64
+	// events waiting behind refused writer schemas (relay_schemas.go)
+	held        []heldEvent
+	heldStreams map[string]bool
+	refused     map[string]*SchemaRefusedError // by fingerprint, until the next retry
+	nextRetry   time.Time
 }
 
 // batch is one read of the log, or the error that ended reading.
@@ -364,7 +381,7 @@ func (s *leadState) loop(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		var in <-chan batch
-		if s.failed == nil && s.inflight < cfg.MaxInFlight {
+		if s.failed == nil && s.inflight+len(s.held) < cfg.MaxInFlight {
 			in = batches
 		}
 		select {
@@ -388,6 +405,11 @@ func (s *leadState) loop(ctx context.Context) error {
 			s.failed = err
 			return s.shutdown()
 		case <-tick.C:
+		}
+		if s.failed == nil {
+			if err := s.retryHeld(ctx); err != nil {
+				s.failed = err
+			}
 		}
 		s.collect()
 		if s.failed != nil && s.inflight == 0 {
@@ -432,19 +454,29 @@ func (s *leadState) readLoop(ctx context.Context, cursor Cursor, out chan<- batc
 	}
 }
 
+// produce sends e, or holds it when the registry refuses its writer schema
+// or an earlier event of its stream is held (relay_schemas.go).
 func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
-	cfg := &s.r.cfg
-	reg, ok := s.r.schemas.cached(e.Fingerprint)
-	if !ok {
-		js, err := cfg.Log.WriterSchema(ctx, e.Fingerprint)
-		if err != nil {
-			return fmt.Errorf("relay writer schema %s of %s: %w", e.Fingerprint, e.EventType, err)
-		}
-		if reg, err = s.r.schemas.resolve(e.Fingerprint, e.EventType, js); err != nil {
-			return fmt.Errorf("relay schema id of %s: %w", e.EventType, err)
-		}
+	name := s.r.cfg.Route(e)
+	if s.streamHeld(name, e) {
+		s.hold(e, name)
+		return nil
 	}
-	name := cfg.Route(e)
+	reg, err := s.schemaID(ctx, e)
+	if errors.Is(err, ErrSchemaRefused) {
+		s.hold(e, name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, e, name, reg, nil)
+}
+
+// send produces e to topic name; sl is its slot when it was held (already in
+// pending), nil otherwise.
+func (s *leadState) send(ctx context.Context, e *LogEvent, name string, reg registered, sl *slot) error {
+	cfg := &s.r.cfg
 	topic, ok := s.topics[name]
 	if !ok {
 		if !cfg.Topics.IsZero() {
@@ -455,7 +487,11 @@ func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
 		topic = &name
 		s.topics[name] = topic
 	}
-	sl := &slot{cursor: e.Cursor, recordedAt: e.RecordedAt, sentAt: cfg.Now(), topic: name, key: e.StreamID, eventID: e.EventID}
+	queued := sl != nil
+	if !queued {
+		sl = &slot{cursor: e.Cursor, recordedAt: e.RecordedAt, topic: name, key: e.StreamID, eventID: e.EventID}
+	}
+	sl.sentAt = cfg.Now()
 	msg := &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: topic, Partition: kafka.PartitionAny},
 		Key:            []byte(e.StreamID),
@@ -477,7 +513,9 @@ func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
 		}
 		return fmt.Errorf("relay produce %s: %w", e.EventID, err)
 	}
-	s.pending = append(s.pending, sl)
+	if !queued {
+		s.pending = append(s.pending, sl)
+	}
 	s.inflight++
 	return nil
 }
@@ -695,9 +733,10 @@ func (s *leadState) report(ctx context.Context) {
 			cfg.Metrics.RelayLagEvents.WithLabelValues(cfg.Name).Set(float64(s.lagEvents))
 		}
 		cfg.Metrics.RelayLagSeconds.WithLabelValues(cfg.Name).Set(lagSec)
+		cfg.Metrics.RelayHeldEvents.WithLabelValues(cfg.Name).Set(float64(len(s.held)))
 	}
 	s.r.progress(RelayProgress{Leader: true, Acked: s.r.acked, InFlight: s.inflight, Checkpoint: s.cp,
-		LagEvents: s.lagEvents, LagSeconds: lagSec})
+		LagEvents: s.lagEvents, LagSeconds: lagSec, Held: len(s.held)})
 }
 
 func (r *Relay) progress(p RelayProgress) {

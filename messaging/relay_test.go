@@ -61,7 +61,7 @@ func TestRelayDeliversEveryEventInOrder(t *testing.T) {
 	for _, e := range all {
 		stored[e.ID.String()] = e
 	}
-	reg := messaging.NewRegistryClient(s.registry)
+	reg := s.reg
 	lastVersion := map[string]int64{}
 	for _, m := range msgs {
 		id := messaging.Header(m.Headers, messaging.HeaderEventID)

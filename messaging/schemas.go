@@ -1,17 +1,19 @@
 package messaging
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/hamba/avro/v2"
 	"github.com/riferrei/srclient"
+
+	"github.com/stratahq/strata/registry/client"
 )
 
 // Registry is the part of a Confluent-compatible schema registry client the
-// relay and the consumer use; *srclient.SchemaRegistryClient satisfies it.
+// relay and the consumer use; the *srclient.SchemaRegistryClient that package
+// registry/client builds (credentials and TLS from the environment)
+// satisfies it.
 type Registry interface {
 	GetSchema(schemaID int) (*srclient.Schema, error)
 	CreateSchema(subject string, schema string, schemaType srclient.SchemaType, references ...srclient.Reference) (*srclient.Schema, error)
@@ -19,14 +21,6 @@ type Registry interface {
 }
 
 var _ Registry = (*srclient.SchemaRegistryClient)(nil)
-
-// NewRegistryClient returns an srclient client for url with its goavro codec
-// creation switched off (Strata decodes with hamba/avro).
-func NewRegistryClient(url string) *srclient.SchemaRegistryClient {
-	c := srclient.CreateSchemaRegistryClient(url)
-	c.CodecCreationEnabled(false)
-	return c
-}
 
 // registered is a writer schema's identity in the registry.
 type registered struct {
@@ -54,18 +48,36 @@ func (s *schemaIDs) cached(fingerprint string) (registered, bool) {
 	return r, ok
 }
 
-// resolve looks the writer schema up under its subject and registers it when
-// the registry does not have it yet.
-func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered, error) {
+// resolve returns the writer schema's registry id and version: it looks the
+// schema up under its subject and, only when register is set (development),
+// registers it when the registry does not have it. A schema the registry
+// refuses (incompatible or invalid; not registered while register is off)
+// fails with a *SchemaRefusedError; a registry that cannot answer fails
+// with another error.
+func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string, register bool) (registered, error) {
 	if r, ok := s.cached(fingerprint); ok {
 		return r, nil
 	}
-	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
-	if err != nil {
-		if !isNotFound(err) {
-			return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
+	refused := func(err error, rule string) error {
+		if rule == "" {
+			rule = client.Message(err)
 		}
+		return &SchemaRefusedError{Subject: subject, Fingerprint: fingerprint, Code: client.Code(err), Rule: rule, Registering: register}
+	}
+	got, err := s.reg.LookupSchema(subject, schemaJSON, srclient.Avro)
+	switch {
+	case err == nil:
+	case client.IsRefusal(err):
+		return registered{}, refused(err, "")
+	case !client.IsNotFound(err):
+		return registered{}, fmt.Errorf("look up schema %s: %w", subject, err)
+	case !register:
+		return registered{}, refused(err, "writer schema not registered under the subject (register schemas at deploy: strata schema register)")
+	default:
 		if _, err := s.reg.CreateSchema(subject, schemaJSON, srclient.Avro); err != nil {
+			if client.IsRefusal(err) {
+				return registered{}, refused(err, "")
+			}
 			return registered{}, fmt.Errorf("register schema %s: %w", subject, err)
 		}
 		// CreateSchema answers without the version; look it up again.
@@ -78,19 +90,6 @@ func (s *schemaIDs) resolve(fingerprint, subject, schemaJSON string) (registered
 	s.ids[fingerprint] = r
 	s.mu.Unlock()
 	return r, nil
-}
-
-// isNotFound reports a registry 404 (subject or schema not found).
-func isNotFound(err error) bool {
-	var e srclient.Error
-	if errors.As(err, &e) {
-		return e.Code/100 == http.StatusNotFound
-	}
-	var pe *srclient.Error
-	if errors.As(err, &pe) {
-		return pe.Code/100 == http.StatusNotFound
-	}
-	return false
 }
 
 // writerSchemas caches, by registry id, the parsed writer schemas the
@@ -122,7 +121,7 @@ func (w *writerSchemas) get(id uint32) (writerSchema, error) {
 	}
 	got, err := w.reg.GetSchema(int(id))
 	if err != nil {
-		if isNotFound(err) {
+		if client.IsNotFound(err) {
 			return writerSchema{}, fmt.Errorf("schema id %d: %v: %w", id, err, ErrUnknownSchema)
 		}
 		return writerSchema{}, fmt.Errorf("get schema id %d: %w", id, err)

@@ -26,9 +26,10 @@
 //
 // Correlation travels in the context: WithCorrelation stores the correlation
 // id and causation id; CorrelationID and CausationID read them back. The gRPC
-// interceptor from GRPCServerOptions fills them from the incoming metadata
-// keys MetadataCorrelationID ("x-correlation-id") and MetadataUserID
-// ("x-user-id"), minting a correlation id when the caller sent none. The
+// interceptor from GRPCServerOptions fills the correlation id from the incoming
+// metadata key MetadataCorrelationID ("x-correlation-id"), minting one when
+// the caller sent none; the user id (WithUser) is set only by an
+// authenticating interceptor from a verified identity (bootstrap does). The
 // consumer hook fills them from a Kafka message (its correlation id, and its
 // event id as the causation id). So every log line written with a request's
 // or a message's ctx carries them, and every event appended with them keeps

@@ -12,11 +12,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Metadata keys read by the server interceptor and sent by well-behaved clients.
-const (
-	MetadataCorrelationID = "x-correlation-id"
-	MetadataUserID        = "x-user-id"
-)
+// MetadataCorrelationID is the metadata key the server interceptor reads the
+// caller's correlation id from. There is no user id key: a user id comes
+// from a verified identity only (see package bootstrap), never from a header
+// the caller may set to anything.
+const MetadataCorrelationID = "x-correlation-id"
 
 // GRPCMetrics holds the collectors of the gRPC server interceptor.
 type GRPCMetrics struct {
@@ -40,7 +40,7 @@ func NewGRPCMetrics(reg prometheus.Registerer) *GRPCMetrics {
 }
 
 // UnaryServerInterceptor records latency by method and code, and puts the
-// caller's correlation id (or a new one) and user id into the handler's ctx.
+// caller's correlation id (or a new one) into the handler's ctx.
 func (m *GRPCMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
@@ -57,8 +57,7 @@ func correlationFromMetadata(ctx context.Context) context.Context {
 	if corr == "" {
 		corr = uuid.NewString()
 	}
-	ctx = WithCorrelation(ctx, corr, "")
-	return WithUser(ctx, first(md, MetadataUserID))
+	return WithCorrelation(ctx, corr, "")
 }
 
 func first(md metadata.MD, key string) string {

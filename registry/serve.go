@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,11 @@ type Config struct {
 	// Ready, when set, is called with the listening address once the
 	// database is migrated and the server accepts requests.
 	Ready func(addr net.Addr)
+	// Users, when not empty, turns on HTTP basic authentication: every
+	// request needs one of these credentials (LoadUsers reads a file).
+	Users Users
+	// TLS, when set, serves HTTPS (and with a client CA, mutual TLS).
+	TLS TLSFiles
 }
 
 // Validate reports every problem of c at once.
@@ -37,6 +43,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("registry: database URL is empty"))
 	} else if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("registry: database URL: %w", err))
+	}
+	if err := c.TLS.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -69,6 +78,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var tlsConfig *tls.Config
+	if cfg.TLS.Enabled() {
+		tc, err := cfg.TLS.config()
+		if err != nil {
+			return err
+		}
+		tlsConfig = tc
+	}
 	pool, err := Open(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
@@ -78,14 +95,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("registry: listen: %w", err)
 	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	srv := &http.Server{
-		Handler:           NewServer(NewStore(pool, cfg.Checker), log),
+		Handler:           BasicAuth(cfg.Users, NewServer(NewStore(pool, cfg.Checker), log)),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("schema registry listening", "addr", ln.Addr().String())
+	log.Info("schema registry listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
+		"client_certificates", cfg.TLS.ClientCAFile != "", "basic_auth_users", len(cfg.Users))
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr())
 	}

@@ -243,11 +243,9 @@ func (s *Server) register(r *http.Request) (any, error) {
 		return nil, err
 	}
 	subject := r.PathValue("subject")
-	if req.ID != 0 || req.Version != 0 {
-		return nil, newError(CodeOperationNotPermitted, "Subject %s is not in import mode: a schema id or version cannot be given", subject)
-	}
 	id, version, err := s.store.Register(r.Context(), RegisterRequest{
 		Subject: subject, Schema: req.Schema, SchemaType: req.SchemaType, References: req.References,
+		ID: req.ID, Version: req.Version,
 	})
 	if err != nil {
 		var re *Error
@@ -436,7 +434,7 @@ func (s *Server) putMode(r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	m, err := s.store.SetMode(r.Context(), r.PathValue("subject"), req.Mode)
+	m, err := s.store.SetMode(r.Context(), r.PathValue("subject"), req.Mode, flag(r, "force"))
 	if err != nil {
 		return nil, err
 	}

@@ -23,12 +23,17 @@ const Latest = -1
 const (
 	ModeReadWrite = "READWRITE"
 	ModeReadOnly  = "READONLY"
+	// ModeImport admits registrations that carry the schema id (and
+	// version) another registry gave them, without compatibility checks, so
+	// a team can move here keeping its ids.
+	ModeImport = "IMPORT"
 )
 
 // Advisory lock namespaces (first key of the two-key form).
 const (
 	lockSubject     int32 = 0x52470001 // registration and deletion in one subject
 	lockFingerprint int32 = 0x52470002 // creation of one schema id
+	lockSchemaID    int32 = 0x52470003 // import of one explicit schema id
 )
 
 // maxReferenceDepth bounds how deep references may nest.
@@ -398,7 +403,7 @@ func (st *Store) prepare(ctx context.Context, q querier, text, schemaType string
 // idByFingerprint returns the id of the schema with fp, or 0.
 func idByFingerprint(ctx context.Context, q querier, fp [32]byte) (int, error) {
 	var id int
-	err := q.QueryRow(ctx, `SELECT id FROM registry.schemas WHERE fingerprint = $1`, fp[:]).Scan(&id)
+	err := q.QueryRow(ctx, `SELECT id FROM registry.schemas WHERE fingerprint = $1 ORDER BY id LIMIT 1`, fp[:]).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -414,6 +419,9 @@ type RegisterRequest struct {
 	Schema     string
 	SchemaType string
 	References []Reference
+	// ID and Version are the ones another registry gave the schema: only in
+	// IMPORT mode (which requires ID), 42205 otherwise.
+	ID, Version int
 }
 
 // Register adds the schema to the subject unless the subject already has it
@@ -424,8 +432,17 @@ type RegisterRequest struct {
 // another on the schema's fingerprint, so concurrent registrations never give
 // one schema two ids nor one subject two versions of a schema.
 func (st *Store) Register(ctx context.Context, req RegisterRequest) (id, version int, err error) {
-	if err := st.checkWritable(ctx, req.Subject); err != nil {
+	mode, err := st.mode(ctx, req.Subject)
+	if err != nil {
 		return 0, 0, err
+	}
+	switch {
+	case mode == ModeReadOnly:
+		return 0, 0, newError(CodeOperationNotPermitted, "Subject %s is in read-only mode", req.Subject)
+	case mode == ModeImport:
+		return st.importSchema(ctx, req)
+	case req.ID != 0 || req.Version != 0:
+		return 0, 0, newError(CodeOperationNotPermitted, "Subject %s is not in import mode: a schema id or version cannot be given", req.Subject)
 	}
 	err = st.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", lockSubject, lockKey(req.Subject)); err != nil {
@@ -463,15 +480,8 @@ func (st *Store) Register(ctx context.Context, req RegisterRequest) (id, version
 				return err
 			}
 		}
-		version = 1
-		if len(rows) > 0 {
-			version = rows[len(rows)-1].Version + 1
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry.subject_versions (subject, version, schema_id) VALUES ($1, $2, $3)`,
-			req.Subject, version, id); err != nil {
-			return backend("insert subject version", err)
-		}
-		return nil
+		version, err = addVersion(ctx, tx, req.Subject, rows, 0, id)
+		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("register under %q: %w", req.Subject, err)
@@ -494,13 +504,34 @@ func insertSchema(ctx context.Context, tx pgx.Tx, s *Schema) (int, error) {
 	if err != nil {
 		return 0, backend("insert schema", err)
 	}
+	return id, insertReferences(ctx, tx, s, id)
+}
+
+// insertReferences stores the references of s, given the id id.
+func insertReferences(ctx context.Context, tx pgx.Tx, s *Schema, id int) error {
 	for i, ref := range s.References {
 		if _, err := tx.Exec(ctx, `INSERT INTO registry.schema_references (schema_id, position, name, subject, version, schema_ref_id)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, i, ref.Name, ref.Subject, ref.Version, s.refIDs[i]); err != nil {
-			return 0, backend("insert schema reference", err)
+			return backend("insert schema reference", err)
 		}
 	}
-	return id, nil
+	return nil
+}
+
+// addVersion adds schema id to subject as version (0: after the highest
+// version the subject ever had, rows being all its versions).
+func addVersion(ctx context.Context, tx pgx.Tx, subject string, rows []versionRow, version, id int) (int, error) {
+	if version == 0 {
+		version = 1
+		if len(rows) > 0 {
+			version = rows[len(rows)-1].Version + 1
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO registry.subject_versions (subject, version, schema_id) VALUES ($1, $2, $3)`,
+		subject, version, id); err != nil {
+		return 0, backend("insert subject version", err)
+	}
+	return version, nil
 }
 
 // check runs the checker against the given versions (oldest first).
@@ -843,12 +874,24 @@ func (st *Store) mode(ctx context.Context, subject string) (string, error) {
 	return m, nil
 }
 
-// SetMode sets the mode of subject ("" for the global one): READWRITE or
-// READONLY (IMPORT and READONLY_OVERRIDE are not supported: 42204).
-func (st *Store) SetMode(ctx context.Context, subject, mode string) (string, error) {
+// SetMode sets the mode of subject ("" for the global one): READWRITE,
+// READONLY or IMPORT (READONLY_OVERRIDE is not supported: 42204). IMPORT needs
+// an empty registry (global) or subject, soft-deleted versions counting,
+// unless force.
+func (st *Store) SetMode(ctx context.Context, subject, mode string, force bool) (string, error) {
 	m := strings.ToUpper(strings.TrimSpace(mode))
-	if m != ModeReadWrite && m != ModeReadOnly {
-		return "", newError(CodeInvalidMode, "Invalid mode %q. Valid values are READWRITE and READONLY", mode)
+	if m != ModeReadWrite && m != ModeReadOnly && m != ModeImport {
+		return "", newError(CodeInvalidMode, "Invalid mode %q. Valid values are READWRITE, READONLY and IMPORT", mode)
+	}
+	if m == ModeImport && !force {
+		var found bool
+		if err := st.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM registry.subject_versions WHERE $1 = '' OR subject = $1)`,
+			subject).Scan(&found); err != nil {
+			return "", backend("read subjects", err)
+		}
+		if found {
+			return "", newError(CodeOperationNotPermitted, "Cannot import since found existing subjects (set force=true to import into a registry or subject that has versions)")
+		}
 	}
 	if _, err := st.pool.Exec(ctx, `INSERT INTO registry.mode (subject, mode) VALUES ($1, $2)
 		ON CONFLICT (subject) DO UPDATE SET mode = EXCLUDED.mode`, subject, m); err != nil {

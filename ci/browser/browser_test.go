@@ -21,7 +21,6 @@ import (
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/internal/shoptest"
 	"github.com/stratahq/strata/internal/testenv"
-	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
@@ -99,7 +98,7 @@ func start(t *testing.T) *env {
 	}
 	con, err := console.New(console.Config{
 		Pool: s.Pool, Store: s.Store, Types: types, Upcaster: up, Projections: projector.Projections(),
-		Kafka: s.Kafka(), Registry: messaging.NewRegistryClient(s.Registry), RegistryURL: s.Registry,
+		Kafka: s.Kafka(), Registry: testenv.RegistryClient(t, s.Registry),
 		TopicPrefix: s.Prefix, Token: token, AllowWrite: true, LiveEvery: 250 * time.Millisecond,
 		Lag:    clicon.Lag,
 		Logger: slog.New(slog.DiscardHandler),
@@ -408,7 +407,7 @@ func (e *env) testPages(t *testing.T) {
 	e.narrow(t, ctx, "console-consumers")
 	// A subject with two versions, for the diff.
 	subject := e.shop.Prefix + "shop.test.Diffed"
-	reg := messaging.NewRegistryClient(e.shop.Registry)
+	reg := testenv.RegistryClient(t, e.shop.Registry)
 	for _, sc := range []string{
 		`{"type":"record","name":"Diffed","namespace":"shop.test","fields":[{"name":"id","type":"string"}]}`,
 		`{"type":"record","name":"Diffed","namespace":"shop.test","fields":[{"name":"id","type":"string"},{"name":"note","type":"string","default":""}]}`,

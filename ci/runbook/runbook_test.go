@@ -158,7 +158,7 @@ func TestRunbookSchemaEvolutionAndDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := messaging.NewRegistryClient(regURL)
+	rc := testenv.RegistryClient(t, regURL)
 	sc, err := rc.CreateSchema(prefix+"shop.order.OrderPlaced-v1", string(v1Schema), srclient.Avro)
 	if err != nil {
 		t.Fatalf("register v1 schema: %v", err)

@@ -185,7 +185,8 @@ const smokeSchema = `{"type":"record","name":"SmokeTested","namespace":"strata.s
 
 func TestSchemaRegistryRegisterFetch(t *testing.T) {
 	url := testenv.SchemaRegistryURL(t)
-	client := srclient.CreateSchemaRegistryClient(url)
+	client := testenv.RegistryClient(t, url)
+	client.CodecCreationEnabled(true) // this test decodes with srclient's goavro codecs
 	client.CachingEnabled(false)
 	subject := testenv.UniqueName("smoke-") + "-value"
 
@@ -236,7 +237,8 @@ func TestSchemaRegistryRegisterFetch(t *testing.T) {
 func TestAvroThroughKafka(t *testing.T) {
 	url := testenv.SchemaRegistryURL(t)
 	brokers := testenv.KafkaBrokers(t)
-	client := srclient.CreateSchemaRegistryClient(url)
+	client := testenv.RegistryClient(t, url)
+	client.CodecCreationEnabled(true) // this test decodes with srclient's goavro codecs
 	topic := newTopic(t, brokers)
 	subject := topic + "-value"
 	schema, err := client.CreateSchema(subject, smokeSchema, srclient.Avro)
@@ -263,7 +265,9 @@ func TestAvroThroughKafka(t *testing.T) {
 		t.Fatalf("not Confluent wire format: % x", m.Value)
 	}
 	id := int(binary.BigEndian.Uint32(m.Value[1:5]))
-	writer, err := srclient.CreateSchemaRegistryClient(url).GetSchema(id)
+	reader := testenv.RegistryClient(t, url)
+	reader.CodecCreationEnabled(true)
+	writer, err := reader.GetSchema(id)
 	if err != nil {
 		t.Fatalf("writer schema %d: %v", id, err)
 	}

@@ -37,6 +37,12 @@ KAFKA_LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
 REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=8081
 SCHEMA_REGISTRY_URL=http://$REGISTRY_HOST:$REGISTRY_PORT
+# Basic auth is on: a fixed development credential, as PostgreSQL's
+# strata:strata (set REGISTRY_BASIC_AUTH_USER_INFO=user:password before
+# `make up` for another). The server gets it through its environment, never
+# argv; `make env` exports it as SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, which
+# every client reads (package registry/client, internal/testenv).
+REGISTRY_USER_INFO=${REGISTRY_BASIC_AUTH_USER_INFO:-strata:strata}
 
 # How long each component may take to answer after it is started (seconds).
 PG_START_TIMEOUT=${PG_START_TIMEOUT:-60}

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Component "registry": Strata's own Confluent-compatible schema registry,
-# `strata registry serve`, backed by the PostgreSQL database strata_registry.
+# `strata registry serve`, backed by the PostgreSQL database strata_registry,
+# with basic auth on (REGISTRY_USER_INFO in common.sh, passed by environment).
 #
 # Layout: binary .local/bin/strata (built from ./tools/strata on each start),
 # log .local/registry/registry.log, pid .local/run/registry.pid.
@@ -12,9 +13,19 @@ REGISTRY_PID=$RUN/registry.pid
 registry_where() { echo "$SCHEMA_REGISTRY_URL"; }
 registry_log() { echo "$REGISTRY_LOG"; }
 
+# registry_get PATH: the HTTP status of an authenticated GET (the credentials
+# go to curl on stdin, not on its command line).
+registry_get() {
+	printf 'user = "%s"\n' "$REGISTRY_USER_INFO" |
+		curl -s -o /dev/null -m 3 -w '%{http_code}' -K - "$SCHEMA_REGISTRY_URL$1" 2>/dev/null
+}
+
 registry_answers() {
 	local code
-	code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null) || return 1
+	code=$(registry_get /subjects) || return 1
+	if [[ $code == 401 ]]; then
+		say registry "answers 401 to the credentials of common.sh (a registry started with other credentials?)" >&2
+	fi
 	[[ $code == 200 ]]
 }
 
@@ -54,7 +65,7 @@ registry_start() {
 		return
 	fi
 	say registry "starting strata registry serve on $REGISTRY_HOST:$REGISTRY_PORT (log $REGISTRY_LOG)"
-	setsid nohup "$BIN/strata" registry serve \
+	REGISTRY_BASIC_AUTH_USER_INFO=$REGISTRY_USER_INFO setsid nohup "$BIN/strata" registry serve \
 		--addr "$REGISTRY_HOST:$REGISTRY_PORT" \
 		--database-url "$REGISTRY_DATABASE_URL" \
 		>>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &

@@ -111,7 +111,7 @@ func Start(t testing.TB, payFaults payadapters.Faults, inv invadapters.Config) *
 	}
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: s.Prefix + "relay", Log: messaging.NewStoreLog(s.Store), DB: s.Pool,
-		Registry: messaging.NewRegistryClient(s.Registry), Kafka: s.Kafka(), Metrics: relayMetrics,
+		Registry: testenv.RegistryClient(t, s.Registry), RegisterSchemas: true, Kafka: s.Kafka(), Metrics: relayMetrics,
 		Route: func(e *messaging.LogEvent) string { return s.Prefix + messaging.DefaultRoute(e) },
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Shop) SendCommand(t testing.TB, domain, commandID, key string, cmd any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := messaging.NewRegistryClient(s.Registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
+	sc, err := testenv.RegistryClient(t, s.Registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
 	if err != nil {
 		t.Fatal(err)
 	}

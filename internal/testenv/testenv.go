@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riferrei/srclient"
+
+	"github.com/stratahq/strata/registry/client"
 )
 
 // Defaults match ci/stack.sh; the environment (see `make env`) overrides them.
@@ -25,6 +28,9 @@ const (
 	DefaultDatabaseURL       = "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"
 	DefaultKafkaBrokers      = "127.0.0.1:9092"
 	DefaultSchemaRegistryURL = "http://127.0.0.1:8081"
+	// DefaultSchemaRegistryUserInfo is the basic-auth credential of the
+	// stack's registry (ci/stack/common.sh).
+	DefaultSchemaRegistryUserInfo = "strata:strata"
 )
 
 // Getenv returns the environment variable key, or def when it is unset or empty.
@@ -112,20 +118,73 @@ func KafkaBrokers(t testing.TB) string {
 	return brokers
 }
 
-// SchemaRegistryURL returns the schema registry's URL, checking that it answers.
+// SchemaRegistryURL returns the schema registry's URL, checking that it
+// answers GET /subjects with the credentials and TLS settings of the
+// environment (SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO etc., see package
+// registry/client; `make env` prints them). When the URL is the stack's
+// default and no credentials are set, it exports the stack's default
+// credentials into the process environment (DATABASE_URL's default carries
+// its password the same way), so the clients and subprocesses a test starts
+// find them. A registry that refuses the credentials fails the test even
+// locally: that is a wrong environment, not a missing server.
 func SchemaRegistryURL(t testing.TB) string {
 	t.Helper()
-	u := Getenv("SCHEMA_REGISTRY_URL", DefaultSchemaRegistryURL)
-	client := http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(strings.TrimRight(u, "/") + "/subjects")
+	useStackCredentials()
+	cfg, err := client.FromEnv()
+	if err != nil {
+		t.Fatalf("schema registry client configuration: %v", err)
+	}
+	if cfg.URL == "" {
+		cfg.URL = DefaultSchemaRegistryURL
+	}
+	hc, err := client.HTTPClient(cfg)
+	if err != nil {
+		t.Fatalf("schema registry client configuration: %v", err)
+	}
+	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(cfg.URL, "/")+"/subjects", nil)
+	if err != nil {
+		t.Fatalf("schema registry URL: %v", err)
+	}
+	cfg.Authorize(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		missing(t, "schema registry", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		t.Fatalf("schema registry %s refused the credentials (%s): set %s as `make env` prints it",
+			cfg.Redacted(), resp.Status, client.EnvBasicAuthUserInfo)
+	default:
 		missing(t, "schema registry", fmt.Errorf("GET /subjects: %s", resp.Status))
 	}
-	return u
+	return cfg.URL
+}
+
+func useStackCredentials() {
+	u := Getenv(client.EnvURL, DefaultSchemaRegistryURL)
+	if strings.TrimRight(u, "/") != DefaultSchemaRegistryURL {
+		return
+	}
+	for _, k := range []string{client.EnvBasicAuthUserInfo, client.EnvBasicAuthFile, client.EnvBearerToken, client.EnvBearerTokenFile} {
+		if _, set := os.LookupEnv(k); set {
+			return
+		}
+	}
+	os.Setenv(client.EnvBasicAuthUserInfo, DefaultSchemaRegistryUserInfo)
+}
+
+// RegistryClient returns a registry client for url (as SchemaRegistryURL
+// returns it) with the environment's credentials and TLS settings.
+func RegistryClient(t testing.TB, url string) *srclient.SchemaRegistryClient {
+	t.Helper()
+	useStackCredentials()
+	c, err := client.ForURL(url)
+	if err != nil {
+		t.Fatalf("schema registry client: %v", err)
+	}
+	return c
 }
 
 // UniqueName returns prefix followed by a random suffix, for topics, subjects

@@ -5,6 +5,7 @@ SchemaRegistryClient and print one JSON line per message:
 usage: avro_consume.py BROKERS REGISTRY_URL TOPIC COUNT TIMEOUT_SECONDS
 """
 import json
+import os
 import struct
 import sys
 import time
@@ -19,7 +20,11 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 def main():
     brokers, registry, topic, count, timeout = sys.argv[1:6]
     count, deadline = int(count), time.time() + float(timeout)
-    sr = SchemaRegistryClient({"url": registry})
+    conf = {"url": registry}
+    # Credentials as every Strata component takes them (package registry/client).
+    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"):
+        conf["basic.auth.user.info"] = os.environ["SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"]
+    sr = SchemaRegistryClient(conf)
     deser = AvroDeserializer(sr)
     c = Consumer({
         "bootstrap.servers": brokers,

@@ -6,7 +6,7 @@ import (
 	"flag"
 	"log/slog"
 
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/order/service"
 )
 

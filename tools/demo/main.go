@@ -138,7 +138,7 @@ func (st *stats) fail(err error) {
 // reply's position token, until the read model shows it.
 func (cl clients) command(ctx context.Context, st *stats, id string, call func(ctx context.Context) (*orderv1.CommandResult, error)) (string, bool) {
 	t0 := time.Now()
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-correlation-id", "demo-"+uuid.NewString(), "x-user-id", "demo")
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-correlation-id", "demo-"+uuid.NewString())
 	res, err := call(ctx)
 	if err != nil {
 		st.fail(err)

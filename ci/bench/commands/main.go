@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riferrei/srclient"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -36,6 +37,7 @@ import (
 	queryv1 "github.com/stratahq/strata/gen/proto/query/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	orderservice "github.com/stratahq/strata/services/order/service"
 	projector "github.com/stratahq/strata/services/projector/service"
@@ -195,7 +197,7 @@ func run(ctx context.Context, o options) error {
 			Commands: orderservice.DefaultCommands(), Logger: quiet, Ready: func(a, _ string) { orderAddr <- a }})
 	})
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
-		Name: prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool, Registry: messaging.NewRegistryClient(o.registry),
+		Name: prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool, Registry: mustRegistry(o.registry), RegisterSchemas: true,
 		Kafka: messaging.KafkaConfig{"bootstrap.servers": o.brokers}, Logger: quiet,
 		Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 	})
@@ -386,4 +388,15 @@ func run(ctx context.Context, o options) error {
 	}
 	report.Progress("wrote %s", o.out)
 	return nil
+}
+
+// mustRegistry is the registry client for url, with credentials and TLS from
+// the environment (package registry/client); a bad configuration ends the run.
+func mustRegistry(url string) *srclient.SchemaRegistryClient {
+	c, err := client.ForURL(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	return c
 }

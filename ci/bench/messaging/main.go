@@ -28,12 +28,14 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/ci/bench/report"
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 )
 
@@ -407,7 +409,7 @@ func median(xs []float64) float64 {
 func (b *bench) relayConfig(name, prefix string) messaging.RelayConfig {
 	return messaging.RelayConfig{
 		Name: name, Log: messaging.NewStoreLog(b.store), DB: b.pool,
-		Registry:  messaging.NewRegistryClient(b.o.registry),
+		Registry: mustRegistry(b.o.registry), RegisterSchemas: true,
 		Kafka:     messaging.KafkaConfig{"bootstrap.servers": b.o.brokers},
 		Route:     func(e *messaging.LogEvent) string { return prefix + "events." + e.StreamType },
 		Logger:    b.quiet,
@@ -465,7 +467,7 @@ func (b *bench) relayRunLog(ctx context.Context, run string, log messaging.Log) 
 // relayedMessages builds, from the store, the messages the relay sends.
 func (b *bench) relayedMessages(ctx context.Context) ([]*kafka.Message, error) {
 	log := messaging.NewStoreLog(b.store)
-	reg := messaging.NewRegistryClient(b.o.registry)
+	reg := mustRegistry(b.o.registry)
 	typ, _ := b.types.ByName("shop.order.OrderPlaced")
 	if _, err := reg.CreateSchema(typ.Name, typ.JSON, "AVRO"); err != nil {
 		return nil, err
@@ -712,7 +714,7 @@ ON CONFLICT (order_id) DO UPDATE SET total = EXCLUDED.total, items = EXCLUDED.it
 	c, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: "bench-" + randHex(4), Topics: []string{b.prefix + "tp0.events.order"},
 		Kafka: messaging.KafkaConfig{"bootstrap.servers": b.o.brokers}, DB: b.pool,
-		Registry: messaging.NewRegistryClient(b.o.registry), Decoder: messaging.NewResolvingDecoder(b.types),
+		Registry: mustRegistry(b.o.registry), Decoder: messaging.NewResolvingDecoder(b.types),
 		Router: router, Logger: b.quiet,
 	})
 	if err != nil {
@@ -749,4 +751,15 @@ ON CONFLICT (order_id) DO UPDATE SET total = EXCLUDED.total, items = EXCLUDED.it
 		"which waits for the broker's group.initial.rebalance.delay.ms, is shown apart); one worker per partition, so three transactions in flight.", b.o.events)
 	b.rep.Table([]string{"events", "applying", "events/s", "from Run (join included)"}, [][]string{{fmt.Sprint(b.o.events), el.Round(time.Millisecond).String(), report.Num(rate), total.Round(time.Millisecond).String()}})
 	return nil
+}
+
+// mustRegistry is the registry client for url, with credentials and TLS from
+// the environment (package registry/client); a bad configuration ends the run.
+func mustRegistry(url string) *srclient.SchemaRegistryClient {
+	c, err := client.ForURL(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	return c
 }

@@ -226,7 +226,7 @@ func startShop(t *testing.T, c *cluster, replica bool) *shop {
 	})
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: s.prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool,
-		Registry: messaging.NewRegistryClient(regURL), Kafka: kc,
+		Registry: testenv.RegistryClient(t, regURL), RegisterSchemas: true, Kafka: kc,
 		Route:  func(e *messaging.LogEvent) string { return s.prefix + messaging.DefaultRoute(e) },
 		Topics: messaging.TopicSettings{Partitions: 3, ReplicationFactor: 3, MinInsyncReplicas: 2},
 		OnDelivered: func(d messaging.Delivery) {

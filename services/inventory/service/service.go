@@ -10,11 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
 	"github.com/stratahq/strata/services/inventory/ports"
@@ -116,9 +117,13 @@ func Run(ctx context.Context, cfg Config) error {
 	dlqSize := observe.NewDLQSizeCollector(cfg.Kafka, []string{cfg.TopicPrefix + ports.Topic}, "")
 	defer dlqSize.Close()
 	reg.MustRegister(dlqSize)
+	schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("inventory: schema registry: %w", err)
+	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + cfg.Group, Topics: []string{cfg.TopicPrefix + ports.Topic},
-		Kafka: cfg.Kafka, DB: pool, Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL),
+		Kafka: cfg.Kafka, DB: pool, Registry: schemaRegistry,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
 	})

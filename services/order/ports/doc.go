@@ -10,7 +10,8 @@
 //	store or checks unreachable               UNAVAILABLE
 //
 // Every command's events carry the correlation id (metadata x-correlation-id,
-// or a new one), the command id as causation id, the user id (x-user-id) and
+// or a new one), the command id as causation id, the user id of the
+// verified caller (bootstrap's authentication, none when it is off) and
 // the traceparent of the server span. Replies carry a position token
 // (projection.Token) for read-your-writes queries.
 package ports

@@ -13,14 +13,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"
@@ -30,10 +30,10 @@ import (
 
 // Config configures the order service; FromEnv fills it from the environment.
 type Config struct {
-	DatabaseURL     string
-	GRPCAddr        string // ORDER_GRPC_ADDR, default 127.0.0.1:50051
-	MetricsAddr     string // ORDER_METRICS_ADDR, default 127.0.0.1:9465; "off" disables
-	TLSCert, TLSKey string // ORDER_TLS_CERT, ORDER_TLS_KEY: TLS when both are set
+	DatabaseURL string
+	GRPCAddr    string               // ORDER_GRPC_ADDR, default 127.0.0.1:50051
+	MetricsAddr string               // ORDER_METRICS_ADDR, default 127.0.0.1:9465; "off" disables
+	GRPC        bootstrap.GRPCConfig // ORDER_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
 	// OutOfStock lists product ids the in-process stock check refuses
 	// (ORDER_OUT_OF_STOCK, comma-separated).
 	OutOfStock []string
@@ -88,8 +88,7 @@ func FromEnv() (Config, error) {
 		DatabaseURL:       bootstrap.Getenv("DATABASE_URL", "postgres://strata:strata@127.0.0.1:55432/strata?sslmode=disable"),
 		GRPCAddr:          bootstrap.Getenv("ORDER_GRPC_ADDR", "127.0.0.1:50051"),
 		MetricsAddr:       bootstrap.Getenv("ORDER_METRICS_ADDR", "127.0.0.1:9465"),
-		TLSCert:           os.Getenv("ORDER_TLS_CERT"),
-		TLSKey:            os.Getenv("ORDER_TLS_KEY"),
+		GRPC:              bootstrap.GRPCConfigFromEnv("ORDER"),
 		OutOfStock:        split(os.Getenv("ORDER_OUT_OF_STOCK")),
 		CreditLimit:       limit,
 		BlockedCustomers:  split(os.Getenv("ORDER_BLOCKED_CUSTOMERS")),
@@ -105,8 +104,8 @@ func FromEnv() (Config, error) {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := bootstrap.Required("order", "DATABASE_URL", c.DatabaseURL, "ORDER_GRPC_ADDR", c.GRPCAddr)
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		errs = append(errs, errors.New("order: set both ORDER_TLS_CERT and ORDER_TLS_KEY, or neither"))
+	if err := c.GRPC.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("order: %w", err))
 	}
 	if c.CreditLimit < 0 {
 		errs = append(errs, errors.New("order: ORDER_CREDIT_LIMIT is negative"))
@@ -167,7 +166,9 @@ func Run(ctx context.Context, cfg Config) error {
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
 	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
 
-	srv, hs, err := bootstrap.GRPCServer("order", reg, cfg.TLSCert, cfg.TLSKey)
+	grpcCfg := cfg.GRPC
+	grpcCfg.Logger = log
+	srv, hs, err := bootstrap.GRPCServer(ctx, "order", reg, grpcCfg)
 	if err != nil {
 		return err
 	}
@@ -205,9 +206,13 @@ func Run(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("order: metrics: %w", err)
 		}
+		schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+		if err != nil {
+			return fmt.Errorf("order: schema registry: %w", err)
+		}
 		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
-			Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up,
+			Registry: schemaRegistry, Decoder: up,
 			Router: ports.CommandRouter(types, handlers, log), Logger: log,
 			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group),
 		})
@@ -226,9 +231,17 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	go func() { errc <- srv.Serve(ln) }()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	hs.SetServingStatus(orderv1.OrderService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	log.InfoContext(ctx, "order service running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "tls", cfg.TLSCert != "")
+	checks := []bootstrap.Check{bootstrap.PoolCheck("database", pool)}
+	if cfg.Kafka["bootstrap.servers"] != "" {
+		kc, closeKafka, err := bootstrap.KafkaCheck(cfg.Kafka)
+		if err != nil {
+			return fmt.Errorf("order: %w", err)
+		}
+		defer closeKafka()
+		checks = append(checks, kc)
+	}
+	bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{orderv1.OrderService_ServiceDesc.ServiceName}, checks...)
+	log.InfoContext(ctx, "order service running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "tls", cfg.GRPC.TLS(), "auth", cfg.GRPC.Authenticates())
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr().String(), metricsAddr)
 	}

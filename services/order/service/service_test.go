@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/stratahq/strata/bootstrap/bootstraptest"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/observe"
@@ -112,7 +113,8 @@ func TestOrderServiceOverLoopback(t *testing.T) {
 	if o := got.Order; o.Status != orderv1.OrderStatus_ORDER_STATUS_PLACED || o.Total.AmountMinor != 35000 || o.Version != 1 || len(o.Items) != 2 {
 		t.Fatalf("order %+v", o)
 	}
-	// Metadata stored with the event.
+	// Metadata stored with the event; the x-user-id header is not an
+	// identity, so no user id is stored (TestOrderUserFromVerifiedToken).
 	conn2, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -120,11 +122,11 @@ func TestOrderServiceOverLoopback(t *testing.T) {
 	defer conn2.Close(ctx)
 	var n int
 	var corr, caus, user, tp string
-	if err := conn2.QueryRow(ctx, `SELECT count(*) OVER (), correlation_id, causation_id, user_id, coalesce(traceparent, '') FROM events WHERE stream_id = $1`, "order-"+id).
+	if err := conn2.QueryRow(ctx, `SELECT count(*) OVER (), correlation_id, causation_id, coalesce(user_id, ''), coalesce(traceparent, '') FROM events WHERE stream_id = $1`, "order-"+id).
 		Scan(&n, &corr, &caus, &user, &tp); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || corr != "corr-42" || caus != cmdID || user != "user-7" || len(tp) != 55 {
+	if n != 1 || corr != "corr-42" || caus != cmdID || user != "" || len(tp) != 55 {
 		t.Fatalf("events %d, metadata corr=%q caus=%q user=%q traceparent=%q", n, corr, caus, user, tp)
 	}
 
@@ -279,5 +281,37 @@ func TestUnavailableStore(t *testing.T) {
 	err := service.Run(ctx, service.Config{DatabaseURL: "postgres://x:y@127.0.0.1:1/db?connect_timeout=2", GRPCAddr: "127.0.0.1:0", Registry: observe.NewRegistry()})
 	if err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run with no database: %v", err)
+	}
+}
+
+// The user id stored with an order's events is the verified caller's (the
+// bearer token's subject), never the x-user-id header the client sets.
+func TestOrderUserFromVerifiedToken(t *testing.T) {
+	iss := bootstraptest.NewIssuer(t)
+	c, conn, dbURL := startOrder(t, func(cfg *service.Config) { cfg.GRPC.JWKSURL = iss.URL })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	forged := metadata.AppendToOutgoingContext(ctx, "x-user-id", "mallory")
+	if _, err := c.PlaceOrder(forged, placeReq(uuid.NewString())); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("PlaceOrder without a token: %v, want Unauthenticated", err)
+	}
+	if hc, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || hc.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health without a token: %v %v", hc, err)
+	}
+	r, err := c.PlaceOrder(iss.Context(t, forged, "user-7"), placeReq(uuid.NewString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var user string
+	if err := db.QueryRow(ctx, `SELECT user_id FROM events WHERE stream_id = $1`, "order-"+r.Result.OrderId).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	if user != "user-7" {
+		t.Fatalf("stored user id %q, want user-7 from the token", user)
 	}
 }

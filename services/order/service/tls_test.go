@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/services/order/service"
@@ -67,7 +68,7 @@ func TestTLS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- service.Run(ctx, service.Config{DatabaseURL: testenv.NewDatabase(t), GRPCAddr: "127.0.0.1:0", Registry: observe.NewRegistry(),
-			TLSCert: certPath, TLSKey: keyPath, Commands: service.DefaultCommands(), Ready: func(a, _ string) { ready <- a }})
+			GRPC: bootstrap.GRPCConfig{CertFile: certPath, KeyFile: keyPath}, Commands: service.DefaultCommands(), Ready: func(a, _ string) { ready <- a }})
 	}()
 	defer func() { cancel(); <-done }()
 	var addr string
@@ -96,7 +97,7 @@ func TestTLS(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(plain).Check(cctx, &healthpb.HealthCheckRequest{}); err == nil {
 		t.Fatal("a plaintext client was served by the TLS server")
 	}
-	if err := (service.Config{DatabaseURL: "x", GRPCAddr: "y", TLSCert: certPath}).Validate(); err == nil {
+	if err := (service.Config{DatabaseURL: "x", GRPCAddr: "y", GRPC: bootstrap.GRPCConfig{CertFile: certPath}}).Validate(); err == nil {
 		t.Fatal("a certificate without a key passed validation")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	avroorder "github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
+	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/serde"
 )
@@ -28,7 +29,7 @@ func sendCommand(t *testing.T, s *stack, commandID, key string, cmd any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := messaging.NewRegistryClient(s.registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
+	sc, err := testenv.RegistryClient(t, s.registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
 	if err != nil {
 		t.Fatal(err)
 	}

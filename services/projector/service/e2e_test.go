@@ -93,7 +93,7 @@ func startStack(t *testing.T) *stack {
 	})
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: prefix + "relay", Log: messaging.NewStoreLog(store), DB: pool,
-		Registry: messaging.NewRegistryClient(regURL), Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers},
+		Registry: testenv.RegistryClient(t, regURL), RegisterSchemas: true, Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers},
 		Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 	})
 	if err != nil {

@@ -13,16 +13,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	queryv1 "github.com/stratahq/strata/gen/proto/query/v1"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
 	"github.com/stratahq/strata/services/projector/ports"
@@ -45,7 +45,7 @@ type Config struct {
 	MetricsAddr       string // PROJECTOR_METRICS_ADDR, default 127.0.0.1:9466; "off" disables
 	Group             string // consumer group, default "projector"
 	Topics            []string
-	TLSCert, TLSKey   string // optional TLS for gRPC
+	GRPC              bootstrap.GRPCConfig // QUERY_TLS_CERT, _TLS_KEY, _TLS_CLIENT_CA, _JWKS_URL, _JWT_ISSUER, _JWT_AUDIENCE (bootstrap.GRPCConfigFromEnv)
 	WaitTimeout       time.Duration
 	Tracing           observe.TracingConfig
 	EnvFile           string // when set, the bound addresses are written there as export lines
@@ -75,8 +75,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:       bootstrap.Getenv("PROJECTOR_METRICS_ADDR", "127.0.0.1:9466"),
 		Group:             bootstrap.Getenv("PROJECTOR_GROUP", "projector"),
 		Topics:            strings.Split(bootstrap.Getenv("PROJECTOR_TOPICS", "events.order"), ","),
-		TLSCert:           os.Getenv("QUERY_TLS_CERT"),
-		TLSKey:            os.Getenv("QUERY_TLS_KEY"),
+		GRPC:              bootstrap.GRPCConfigFromEnv("QUERY"),
 		Tracing:           observe.TracingConfig{Service: "projector", Exporter: bootstrap.Getenv("OTEL_TRACES_EXPORTER", "none")},
 	}, nil
 }
@@ -88,8 +87,8 @@ func (c Config) Validate() error {
 	if c.ReadFallback != "" && c.ReadFallback != "primary" && c.ReadFallback != "fail" {
 		errs = append(errs, fmt.Errorf("projector: QUERY_READ_FALLBACK=%q: want primary or fail", c.ReadFallback))
 	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		errs = append(errs, errors.New("projector: set both QUERY_TLS_CERT and QUERY_TLS_KEY, or neither"))
+	if err := c.GRPC.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("projector: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -192,9 +191,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
+	schemaRegistry, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("projector: schema registry: %w", err)
+	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.Group, Topics: cfg.Topics, Kafka: cfg.Kafka, DB: pool,
-		Registry: messaging.NewRegistryClient(cfg.SchemaRegistryURL), Decoder: up, Router: router,
+		Registry: schemaRegistry, Decoder: up, Router: router,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
 		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log, OnHandle: observe.ConsumerHook(cfg.Group),
 	})
@@ -207,7 +210,9 @@ func Run(ctx context.Context, cfg Config) error {
 	readSession := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		return h(adapters.WithReadSession(ctx), req)
 	})
-	srv, hs, err := bootstrap.GRPCServer("projector", reg, cfg.TLSCert, cfg.TLSKey, readSession)
+	grpcCfg := cfg.GRPC
+	grpcCfg.Logger = log
+	srv, hs, err := bootstrap.GRPCServer(ctx, "projector", reg, grpcCfg, readSession)
 	if err != nil {
 		return err
 	}
@@ -236,7 +241,12 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		errc <- err
 	}()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	kafkaCheck, closeKafka, err := bootstrap.KafkaCheck(cfg.Kafka)
+	if err != nil {
+		return fmt.Errorf("projector: %w", err)
+	}
+	defer closeKafka()
+	bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{queryv1.OrderQueryService_ServiceDesc.ServiceName}, bootstrap.PoolCheck("database", pool), kafkaCheck)
 	log.InfoContext(ctx, "projector running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "group", cfg.Group, "topics", cfg.Topics)
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr().String(), metricsAddr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
 )
@@ -59,7 +59,7 @@ func (e *RegistryEncoder) schemaID(t serde.Type) (int, error) {
 	}
 	s, err := e.reg.LookupSchema(t.Name, t.JSON, srclient.Avro)
 	if err != nil {
-		if !isNotFound(err) {
+		if !client.IsNotFound(err) {
 			return 0, fmt.Errorf("look up schema %s: %w", t.Name, err)
 		}
 		if s, err = e.reg.CreateSchema(t.Name, t.JSON, srclient.Avro); err != nil {
@@ -70,18 +70,6 @@ func (e *RegistryEncoder) schemaID(t serde.Type) (int, error) {
 	e.ids[t.Name] = s.ID()
 	e.mu.Unlock()
 	return s.ID(), nil
-}
-
-func isNotFound(err error) bool {
-	var e srclient.Error
-	if errors.As(err, &e) {
-		return e.Code/100 == http.StatusNotFound
-	}
-	var pe *srclient.Error
-	if errors.As(err, &pe) {
-		return pe.Code/100 == http.StatusNotFound
-	}
-	return false
 }
 
 // KafkaTransport sends saga commands to Kafka.

@@ -89,7 +89,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	defer func() { stopAll(); wg.Wait() }()
 
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
-		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: messaging.NewRegistryClient(regURL),
+		Name: prefix, Log: messaging.NewStoreLog(store), DB: pool, Registry: testenv.RegistryClient(t, regURL), RegisterSchemas: true,
 		Kafka: kcfg, Route: func(e *messaging.LogEvent) string { return prefix + messaging.DefaultRoute(e) },
 		IdleWait: 20 * time.Millisecond, Logger: quiet,
 	})
@@ -115,7 +115,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 	orderConsumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, DB: pool,
 		Kafka:    messaging.KafkaConfig{"bootstrap.servers": brokers, "allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"},
-		Registry: messaging.NewRegistryClient(regURL), Decoder: messaging.NewResolvingDecoder(types),
+		Registry: testenv.RegistryClient(t, regURL), Decoder: messaging.NewResolvingDecoder(types),
 		Router: orderports.CommandRouter(types, orders, quiet), Logger: quiet,
 	})
 	if err != nil {

@@ -13,12 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/saga"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/services/internal/bootstrap"
 	"github.com/stratahq/strata/services/saga/adapters"
 	"github.com/stratahq/strata/services/saga/app"
 	"github.com/stratahq/strata/services/saga/domain/fulfilment"
@@ -133,7 +134,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	regClient := messaging.NewRegistryClient(cfg.SchemaRegistryURL)
+	regClient, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("saga: schema registry: %w", err)
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = observe.NewRegistry()

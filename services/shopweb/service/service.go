@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/stratahq/strata/services/internal/bootstrap"
+	"github.com/stratahq/strata/bootstrap"
 	"github.com/stratahq/strata/services/shopweb/adapters"
 	"github.com/stratahq/strata/services/shopweb/ports"
 )

@@ -30,7 +30,7 @@ func TestDLQListShowReplay(t *testing.T) {
 	dlq := topic + messaging.DLQSuffix
 
 	const schemaJSON = `{"type":"record","name":"Thing","namespace":"cli.dlqtest","fields":[{"name":"a","type":"string"}]}`
-	reg := messaging.NewRegistryClient(regURL)
+	reg := testenv.RegistryClient(t, regURL)
 	if _, err := reg.CreateSchema("cli.dlqtest.Thing", schemaJSON, srclient.Avro); err != nil {
 		t.Fatal(err)
 	}

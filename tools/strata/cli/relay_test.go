@@ -82,7 +82,7 @@ func TestRelayCommand(t *testing.T) {
 	rctx, rcancel := context.WithCancel(ctx)
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(rctx, []string{"relay", "--database-url", dbURL, "--brokers", brokers, "--registry", regURL,
+		done <- Run(rctx, []string{"relay", "--database-url", dbURL, "--brokers", brokers, "--registry", regURL, "--register-schemas",
 			"--topic-prefix", prefix, "--progress", "100ms", "-X", "client.id=strata-relay-test"}, nil, out, errb)
 	}()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": brokers, "group.id": testenv.UniqueName("chk"), "auto.offset.reset": "earliest"})

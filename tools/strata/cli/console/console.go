@@ -14,6 +14,7 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	projector "github.com/stratahq/strata/services/projector/service"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
@@ -82,12 +83,16 @@ through the sign-in page, which sets a cookie. The console is read-only unless
 		}
 		cfg := console.Config{
 			Pool: pool, Store: store, Types: types, Upcaster: up, Projections: projector.Projections(),
-			Kafka: kc, RegistryURL: *regURL, TopicPrefix: *prefix, Token: *token, AllowWrite: *write,
+			Kafka: kc, TopicPrefix: *prefix, Token: *token, AllowWrite: *write,
 			Lag:    Lag,
 			Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
 		}
 		if *regURL != "" {
-			cfg.Registry = messaging.NewRegistryClient(*regURL)
+			reg, err := client.ForURL(*regURL)
+			if err != nil {
+				return &clikit.UsageError{Err: err}
+			}
+			cfg.Registry = reg
 		}
 		srv, err := console.New(cfg)
 		if err != nil {

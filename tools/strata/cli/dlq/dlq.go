@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/messaging"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
@@ -154,7 +155,11 @@ func showCommand() *cobra.Command {
 			found = true
 			out := detail(d)
 			if *c.registry != "" {
-				typ, js, err := messaging.DecodeJSON(messaging.NewRegistryClient(*c.registry), d.Value)
+				reg, err := client.ForURL(*c.registry)
+				if err != nil {
+					return err
+				}
+				typ, js, err := messaging.DecodeJSON(reg, d.Value)
 				if err != nil {
 					out["payload_error"] = err.Error()
 				} else {

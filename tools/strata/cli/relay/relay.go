@@ -16,6 +16,7 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
@@ -33,7 +34,14 @@ the others wait and take over. Runs until interrupted.
 Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
 KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
 Topics it creates: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
-KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
+KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
+
+Writer schemas are registered at deploy (strata schema register); the relay
+only looks them up, unless --register-schemas (development). An event type
+whose schema the registry refuses, or lacks, is logged with its subject and
+the registry's reason and waits (asked again every 15s) with the later events
+of its streams; everything else keeps flowing. Registry credentials and TLS:
+SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry.md).`,
 		Args: clikit.NoArgs,
 	}
 	f := cmd.Flags()
@@ -41,6 +49,8 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 	regURL := clikit.Registry(cmd)
 	kafka := clikit.KafkaFlags(cmd)
 	name := f.String("name", "default", "relay name (checkpoint and lease)")
+	register := f.Bool("register-schemas", os.Getenv("RELAY_REGISTER_SCHEMAS") == "true",
+		"register writer schemas the registry lacks (development; default $RELAY_REGISTER_SCHEMAS=true; deployments run strata schema register)")
 	batch := f.Int("batch", 0, "events per log read (0: default 2000)")
 	inflight := f.Int("max-in-flight", 0, "unacknowledged events at most (0: default 50000)")
 	progress := f.Duration("progress", 2*time.Second, "print progress this often (0: never)")
@@ -92,8 +102,12 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 			p := *topicPrefix
 			route = func(e *messaging.LogEvent) string { return p + messaging.DefaultRoute(e) }
 		}
+		reg, err := client.ForURL(*regURL)
+		if err != nil {
+			return clikit.Exit(clikit.ExitUsage, err)
+		}
 		cfg := messaging.RelayConfig{
-			Name: *name, Log: log, DB: pool, Registry: messaging.NewRegistryClient(*regURL),
+			Name: *name, Log: log, DB: pool, Registry: reg, RegisterSchemas: *register,
 			Kafka: kcfg, Route: route, Topics: topics, BatchSize: *batch, MaxInFlight: *inflight,
 			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		}
@@ -104,8 +118,8 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 					fmt.Fprintf(stdout, "relay %s: standby (another instance holds the lease)\n", *name)
 					return
 				}
-				fmt.Fprintf(stdout, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f\n",
-					*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds)
+				fmt.Fprintf(stdout, "relay %s: acked=%d in_flight=%d checkpoint=%d:%d lag_events=%d lag_seconds=%.3f held=%d\n",
+					*name, p.Acked, p.InFlight, p.Checkpoint.TxID, p.Checkpoint.Position, p.LagEvents, p.LagSeconds, p.Held)
 			}
 		}
 		if *metricsAddr != "" {

@@ -112,7 +112,11 @@ func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
 		if *registryURL == "" {
 			return fail(stdio, "check", fmt.Errorf("--against registry needs SCHEMA_REGISTRY_URL or --registry"))
 		}
-		previous = registryPrevious(newRegistryClient(*registryURL))
+		c, err := newRegistryClient(*registryURL)
+		if err != nil {
+			return fail(stdio, "check", err)
+		}
+		previous = registryPrevious(c)
 	case *against == "" || strings.HasPrefix(*against, "git:"):
 		ref := strings.TrimPrefix(*against, "git:")
 		if ref == "" {

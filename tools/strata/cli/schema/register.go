@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"text/tabwriter"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/compat"
+	"github.com/stratahq/strata/registry/client"
 )
 
 // runSchemaRegister is `strata schema register [--dry-run]`: every subject
@@ -49,9 +49,13 @@ func runSchemaRegister(ctx context.Context, stdio IO, args []string) int {
 	if *registryURL == "" && !*dryRun {
 		return fail(stdio, "register", errors.New("no registry: set SCHEMA_REGISTRY_URL or --registry (or use --dry-run)"))
 	}
-	var client registryClient
+	var rc registryClient
 	if *registryURL != "" {
-		client = newRegistryClient(*registryURL)
+		c, err := newRegistryClient(*registryURL)
+		if err != nil {
+			return fail(stdio, "register", err)
+		}
+		rc = c
 	}
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBJECT\tLEVEL\tVERSION\tID\tSTATUS")
@@ -62,11 +66,11 @@ func runSchemaRegister(ctx context.Context, stdio IO, args []string) int {
 			return fail(stdio, "register", err)
 		}
 		subject, level := cfg.subject(f), cfg.level(cfg.subject(f))
-		if client == nil {
+		if rc == nil {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\twould register (offline dry run)\n", subject, level)
 			continue
 		}
-		row, failed, err := registerOne(client, subject, level, f.Text, f.Schema, *dryRun)
+		row, failed, err := registerOne(rc, subject, level, f.Text, f.Schema, *dryRun)
 		if err != nil {
 			tw.Flush()
 			return fail(stdio, "register", fmt.Errorf("%s: %w", subject, err))
@@ -89,7 +93,7 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 	if dryRun {
 		cur, err := c.GetCompatibilityLevel(subject, false)
 		switch {
-		case isNotFound(err):
+		case client.IsNotFound(err):
 			levelNote = "; would set level"
 		case err != nil:
 			return "", false, fmt.Errorf("get level: %w", err)
@@ -103,7 +107,7 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 	if err == nil {
 		return fmt.Sprintf("%s\t%s\t%d\t%d\tunchanged%s", subject, level, got.Version(), got.ID(), levelNote), false, nil
 	}
-	if !isNotFound(err) {
+	if !client.IsNotFound(err) {
 		return "", false, fmt.Errorf("look up: %w", err)
 	}
 	if dryRun {
@@ -121,7 +125,7 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 		return fmt.Sprintf("%s\t%s\t-\t-\twould register as version %d%s", subject, level, len(prev)+1, levelNote), false, nil
 	}
 	if _, err := c.CreateSchema(subject, text, srclient.Avro); err != nil {
-		if isConflict(err) {
+		if client.IsIncompatible(err) {
 			return fmt.Sprintf("%s\t%s\t-\t-\tREFUSED by the registry: %v", subject, level, err), true, nil
 		}
 		return "", false, fmt.Errorf("register: %w", err)
@@ -131,19 +135,4 @@ func registerOne(c registryClient, subject string, level compat.Level, text stri
 		return "", false, fmt.Errorf("look up after registering: %w", err)
 	}
 	return fmt.Sprintf("%s\t%s\t%d\t%d\tregistered", subject, level, got.Version(), got.ID()), false, nil
-}
-
-// isConflict reports the registry's 409: the schema is incompatible (error
-// code 409) or otherwise refused in the subject's current state (409xx).
-func isConflict(err error) bool {
-	code := 0
-	var e srclient.Error
-	var pe *srclient.Error
-	switch {
-	case errors.As(err, &e):
-		code = e.Code
-	case errors.As(err, &pe):
-		code = pe.Code
-	}
-	return code == http.StatusConflict || code/100 == http.StatusConflict
 }

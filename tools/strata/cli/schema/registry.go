@@ -2,13 +2,12 @@ package schema
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/compat"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/schemalint"
 )
 
@@ -25,25 +24,11 @@ type registryClient interface {
 
 var _ registryClient = (*srclient.SchemaRegistryClient)(nil)
 
-func newRegistryClient(url string) *srclient.SchemaRegistryClient {
-	c := srclient.CreateSchemaRegistryClient(url)
-	c.CodecCreationEnabled(false) // Strata parses with hamba/avro
-	c.CachingEnabled(false)       // always the registry's current state
-	return c
-}
-
-// isNotFound reports a registry 404 (subject, version or schema not found).
-func isNotFound(err error) bool {
-	code := 0
-	var e srclient.Error
-	var pe *srclient.Error
-	switch {
-	case errors.As(err, &e):
-		code = e.Code
-	case errors.As(err, &pe):
-		code = pe.Code
-	}
-	return code == http.StatusNotFound || code/100 == http.StatusNotFound
+// newRegistryClient is the registry client for url, credentials and TLS from
+// the environment, without srclient's cache (always the registry's current
+// state).
+func newRegistryClient(url string) (*srclient.SchemaRegistryClient, error) {
+	return client.ForURL(url, client.WithoutCache())
 }
 
 // registryPrevious gives every version registered under a subject, oldest
@@ -59,7 +44,7 @@ func registryPrevious(c registryClient) previousFunc {
 // is not registered.
 func registryVersions(c registryClient, subject string, level compat.Level) ([]version, error) {
 	nums, err := c.GetSchemaVersions(subject)
-	if isNotFound(err) {
+	if client.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
