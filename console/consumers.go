@@ -96,12 +96,8 @@ func (s *Server) consumersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) consumersLive(w http.ResponseWriter, r *http.Request) {
-	s.sse(w, r, "consumers", func() (string, bool, error) {
+	s.sse(w, r, "consumers", "consumers", "live", func() (map[string]any, error) {
 		c, err := s.consumers(r.Context())
-		if err != nil {
-			return "", false, err
-		}
-		html, err := s.fragment("consumers", "live", map[string]any{"C": c})
-		return html, false, err
+		return map[string]any{"C": c}, err
 	})
 }

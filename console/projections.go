@@ -79,13 +79,9 @@ func (s *Server) projectionsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) projectionsLive(w http.ResponseWriter, r *http.Request) {
-	s.sse(w, r, "status", func() (string, bool, error) {
+	s.sse(w, r, "status", "projections", "rows", func() (map[string]any, error) {
 		rows, err := s.projectionRows(r.Context())
-		if err != nil {
-			return "", false, err
-		}
-		html, err := s.fragment("projections", "rows", map[string]any{"Rows": rows})
-		return html, false, err
+		return map[string]any{"Rows": rows}, err
 	})
 }
 

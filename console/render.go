@@ -129,10 +129,10 @@ func (s *Server) fragment(name, block string, data any) (string, error) {
 	return buf.String(), nil
 }
 
-// sse streams fragments: every s.cfg.LiveEvery it calls next and sends its
-// result as an event named event, until the client goes away or next reports
-// done.
-func (s *Server) sse(w http.ResponseWriter, r *http.Request, event string, next func() (html string, done bool, err error)) {
+// sse streams a page's block: every s.cfg.LiveEvery it calls load and sends
+// the block rendered with its data as the server-sent event named event,
+// until the client goes away. A load error is sent as an alert.
+func (s *Server) sse(w http.ResponseWriter, r *http.Request, event, name, block string, load func() (map[string]any, error)) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -143,7 +143,11 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, event string, next 
 	t := time.NewTicker(s.cfg.LiveEvery)
 	defer t.Stop()
 	for {
-		html, done, err := next()
+		data, err := load()
+		var html string
+		if err == nil {
+			html, err = s.fragment(name, block, data)
+		}
 		if err != nil {
 			html = `<p class="error" role="alert">` + template.HTMLEscapeString(err.Error()) + `</p>`
 		}
@@ -153,9 +157,6 @@ func (s *Server) sse(w http.ResponseWriter, r *http.Request, event string, next 
 		}
 		fmt.Fprint(w, "\n")
 		fl.Flush()
-		if done {
-			return
-		}
 		select {
 		case <-r.Context().Done():
 			return

@@ -75,12 +75,8 @@ func (s *Server) sagaRetry(w http.ResponseWriter, r *http.Request) {
 // sagaLive pushes the saga's state and step log while the page is open.
 func (s *Server) sagaLive(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.sse(w, r, "saga", func() (string, bool, error) {
+	s.sse(w, r, "saga", "saga", "live", func() (map[string]any, error) {
 		inst, steps, err := saga.Get(r.Context(), s.cfg.Pool, id)
-		if err != nil {
-			return "", false, err
-		}
-		html, err := s.fragment("saga", "live", map[string]any{"Saga": inst, "Steps": steps})
-		return html, false, err
+		return map[string]any{"Saga": inst, "Steps": steps}, err
 	})
 }
