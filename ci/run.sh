@@ -72,7 +72,7 @@ SERVICES=(
 	"inventory|inventory|--env-file $RUN/inventory.env"
 	"saga|saga|--env-file $RUN/saga.env"
 	"shopweb|shopweb|--env-file $RUN/shopweb.env"
-	"console|strata|console $console_write --env-file $RUN/console.env"
+	"console|projector|console $console_write --env-file $RUN/console.env"
 )
 
 build() {

@@ -121,13 +121,30 @@ step_javacheck() {
 STEPS+=(examples)
 
 step_examples() {
-	local mod dir
+	local mod dir before
 	for mod in examples/*/go.mod; do
 		dir=$(dirname "$mod")
-		echo "  $dir"
+		echo "  $dir: make generate (must change nothing), vet, test"
+		before=$(tree_state)
+		make -s -C "$dir" generate || { echo "$dir: make generate failed"; return 1; }
+		if [[ $before != "$(tree_state)" ]]; then
+			git status --short -- "$dir"
+			echo "$dir: generated code is out of date: run 'make generate' there and commit the result"
+			return 1
+		fi
+		# shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
 		(cd "$dir" && "$GO" vet ./... && "$GO" test -race -count=1 -p 2 ${GOTESTFLAGS:-} ./...) ||
 			{ echo "$dir: vet or tests failed (cd $dir && go test ./...)"; return 1; }
 	done
+}
+
+# --- strata init, end to end ---------------------------------------------------
+# A module scaffolded outside the repository (namespace acme): make generate,
+# make test against the stack, then a new .avsc through strata generate.
+STEPS+=(scaffold)
+
+step_scaffold() {
+	STRATA_SCAFFOLD_TEST=1 "$GO" test -count=1 -timeout 20m -run 'TestInitGenerateTest' ./tools/strata/cli/initcmd/
 }
 
 # --- fault tests (issue 6) ---------------------------------------------------

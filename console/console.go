@@ -66,9 +66,9 @@ var _ SchemaRegistry = (*srclient.SchemaRegistryClient)(nil)
 type Config struct {
 	Pool        *pgxpool.Pool           // the event store's database (events, sagas, read models); required
 	Store       *eventstore.Store       // required
-	Types       *serde.Registry         // today's event types; required
-	Upcaster    *upcasters.Upcaster     // writer schema -> today's type; required
-	Projections []projection.Projection // the projections the projector runs
+	Types       *serde.Registry         // today's event types; nil: events are shown as written (writer schema only)
+	Upcaster    *upcasters.Upcaster     // writer schema -> today's type; with Types and Projections it enables rebuilds
+	Projections []projection.Projection // the projector's projections; none: status of every projection, no rebuild
 	Kafka       messaging.KafkaConfig   // nil: the consumer and DLQ pages say Kafka is not configured
 	Registry    SchemaRegistry          // decodes dead letters, lists subjects; nil without a registry
 	TopicPrefix string                  // only topics (and their groups) with this prefix
@@ -87,8 +87,11 @@ func (c *Config) Validate() error {
 	if c.Pool == nil || c.Store == nil {
 		errs = append(errs, fmt.Errorf("%w: Pool and Store are required", ErrConfig))
 	}
-	if c.Types == nil || c.Upcaster == nil {
-		errs = append(errs, fmt.Errorf("%w: Types and Upcaster are required", ErrConfig))
+	if (c.Types == nil) != (c.Upcaster == nil) {
+		errs = append(errs, fmt.Errorf("%w: Types and Upcaster go together", ErrConfig))
+	}
+	if len(c.Projections) > 0 && c.Upcaster == nil {
+		errs = append(errs, fmt.Errorf("%w: Projections need Types and Upcaster (a rebuild decodes events)", ErrConfig))
 	}
 	if len(c.Token) < 16 {
 		errs = append(errs, fmt.Errorf("%w: Token must have at least 16 characters", ErrConfig))

@@ -15,7 +15,6 @@ import (
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/serde"
-	"github.com/stratahq/strata/upcasters"
 )
 
 const testToken = "console-test-token-0123"
@@ -33,15 +32,7 @@ func newTestServer(t *testing.T, write bool) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types, err := serde.NewRegistry(events.Types()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Pool: pool, Store: store, Types: types, Upcaster: up, Token: testToken, AllowWrite: write})
+	s, err := New(Config{Pool: pool, Store: store, Token: testToken, AllowWrite: write})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +134,12 @@ func TestListenLoopbackOnly(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := (&Config{Token: "short"}).Validate()
-	for _, want := range []string{"Pool and Store", "Types and Upcaster", "16 characters"} {
+	types, err := serde.NewRegistry(events.Types()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = (&Config{Token: "short", Types: types}).Validate()
+	for _, want := range []string{"Pool and Store", "Types and Upcaster go together", "16 characters"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/stratahq/strata/eventstore"
+	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -92,11 +93,15 @@ func (s *Server) queryEvents(ctx context.Context, sql string, args ...any) ([]ev
 // store) and upcasts it to today's type; a failure is reported in Error.
 func (s *Server) Decode(ctx context.Context, e eventstore.RecordedEvent) Event {
 	out := Event{RecordedEvent: e, Cursor: e.Cursor().String(), Writer: e.Fingerprint.String()}
-	if n, ok := s.cfg.Upcaster.Version(e.Type, e.Fingerprint); ok {
-		out.WriterVersion = n
+	var cur serde.Type
+	known := false
+	if s.cfg.Upcaster != nil {
+		if n, ok := s.cfg.Upcaster.Version(e.Type, e.Fingerprint); ok {
+			out.WriterVersion = n
+		}
+		cur, known = s.cfg.Types.ByName(e.Type)
+		out.Upcast = !known || cur.Fingerprint != e.Fingerprint
 	}
-	cur, known := s.cfg.Types.ByName(e.Type)
-	out.Upcast = !known || cur.Fingerprint != e.Fingerprint
 	w, name, err := s.writerSchema(ctx, e.Fingerprint)
 	if err != nil {
 		out.Error = err.Error()
@@ -109,6 +114,9 @@ func (s *Server) Decode(ctx context.Context, e eventstore.RecordedEvent) Event {
 		return out
 	}
 	out.Raw, _ = json.Marshal(generic)
+	if s.cfg.Types == nil {
+		return out // generic console: shown as written
+	}
 	if !known {
 		out.Error = "no current type " + e.Type + " in this build: shown as written"
 		return out
@@ -190,8 +198,10 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Events"] = evs
 	var names []string
-	for _, t := range s.cfg.Types.Types() {
-		names = append(names, t.Name)
+	if s.cfg.Types != nil {
+		for _, t := range s.cfg.Types.Types() {
+			names = append(names, t.Name)
+		}
 	}
 	data["Types"] = names
 	s.render(w, r, "events", data)

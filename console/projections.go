@@ -54,7 +54,13 @@ type ProjectionRow struct {
 }
 
 func (s *Server) projectionRows(ctx context.Context) ([]ProjectionRow, error) {
-	sts, err := s.runner.Status(ctx)
+	var sts []projection.Status
+	var err error
+	if s.canRebuild() {
+		sts, err = s.runner.Status(ctx)
+	} else {
+		sts, err = projection.StatusAll(ctx, s.cfg.Pool)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +77,7 @@ func (s *Server) projectionRows(ctx context.Context) ([]ProjectionRow, error) {
 
 func (s *Server) projectionsPage(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.projectionRows(r.Context())
-	data := map[string]any{"Title": "projections", "Rows": rows, "Flash": r.URL.Query().Get("flash")}
+	data := map[string]any{"Title": "projections", "Rows": rows, "Flash": r.URL.Query().Get("flash"), "CanRebuild": s.canRebuild()}
 	if err != nil {
 		data["Error"] = err.Error()
 	}
@@ -90,6 +96,10 @@ func (s *Server) projectionsLive(w http.ResponseWriter, r *http.Request) {
 // runner also refuses a second one across processes).
 func (s *Server) projectionRebuild(w http.ResponseWriter, r *http.Request) {
 	if !s.writeGuard(w) {
+		return
+	}
+	if !s.canRebuild() {
+		http.Error(w, "this console has no projection code: rebuild with the projector binary (projector rebuild NAME, or serve projector console)", http.StatusNotImplemented)
 		return
 	}
 	name := r.PathValue("name")
@@ -141,3 +151,6 @@ func (s *Server) projectionRebuild(w http.ResponseWriter, r *http.Request) {
 	}()
 	http.Redirect(w, r, "/projections?flash="+urlq("Rebuild of "+name+" started; progress below."), http.StatusSeeOther)
 }
+
+// canRebuild: the console was given the projections' code and a decoder.
+func (s *Server) canRebuild() bool { return len(s.cfg.Projections) > 0 && s.cfg.Upcaster != nil }

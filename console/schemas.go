@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stratahq/strata/serde"
 )
 
 func (s *Server) routeSchemas() {
@@ -53,7 +55,7 @@ func (s *Server) schemasPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Subjects"] = shown
 	var cat []CatalogEntry
-	for _, t := range s.cfg.Types.Types() {
+	for _, t := range s.types() {
 		cat = append(cat, CatalogEntry{Name: t.Name, Fingerprint: fmt.Sprintf("%x", t.Fingerprint[:8])})
 	}
 	data["Catalog"] = cat
@@ -171,4 +173,12 @@ func diffLines(a, b []string) []DiffLine {
 		out = append(out, DiffLine{"+", b[j]})
 	}
 	return out
+}
+
+// types is this build's event types (none in a generic console).
+func (s *Server) types() []serde.Type {
+	if s.cfg.Types == nil {
+		return nil
+	}
+	return s.cfg.Types.Types()
 }

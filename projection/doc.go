@@ -35,7 +35,8 @@
 //	err := runner.Setup(ctx)                  // schema, status rows, live tables
 //	runner.Register(router)                   // one handler per event type; apply in the consumer's tx
 //
-// Rebuild (strata projection rebuild NAME) replays the event store from the
+// Rebuild (RebuildMain gives a projector binary a `rebuild NAME` subcommand)
+// replays the event store from the
 // start (decoded and upcast) into shadow tables with progress reports, then in
 // one transaction catches up to the head of the log, renames the shadows over
 // the live tables and drops the old ones. Readers see the old tables until the
@@ -43,5 +44,7 @@
 // that the Runner's apply holds shared, so no event is applied to a table that
 // is being replaced. Status reports, per projection, the last applied global
 // position, the lag in events behind the event store, events applied, streams
-// tracked, and failures with the last error.
+// tracked, and failures with the last error; StatusAll reports the same for
+// every projection recorded in the database, without their code (strata
+// projection status).
 package projection

@@ -17,6 +17,7 @@ import (
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -143,7 +144,7 @@ func TestRebuildSwapsAtomically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
+	up, err := upcasters.New(types, upcast.Chains()...)
 	if err != nil {
 		t.Fatal(err)
 	}

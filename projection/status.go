@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Status is how far one projection got.
 type Status struct {
 	Name        string
 	Position    int64 // highest global position applied
-	Lag         int64 // events of its types in the store beyond Position
+	Lag         int64 // events of its types in the store beyond Position (-1: unknown)
 	Applied     int64 // events applied (the sum of the tracked stream versions)
 	Streams     int64 // streams tracked
 	Failures    int64 // failed apply attempts
@@ -36,39 +37,100 @@ func (r *Runner) Status(ctx context.Context) ([]Status, error) {
 	}
 	out := make([]Status, 0, len(r.projections))
 	for _, p := range r.projections {
-		s := Status{Name: p.Name()}
-		var lastErr *string
-		var lastErrAt, lastEv, rebuilt, updated *time.Time
-		err := r.pool.QueryRow(ctx, `SELECT failures, last_error, last_error_at, rebuilt_at, updated_at
-			FROM read.projection_status WHERE name = $1`, p.Name()).Scan(&s.Failures, &lastErr, &lastErrAt, &rebuilt, &updated)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) { // no row: the projector never ran
-			return nil, fmt.Errorf("status %s: %w", p.Name(), err)
-		}
-		var exists bool
-		if err := r.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualify(streamsTable(p))).Scan(&exists); err != nil {
-			return nil, fmt.Errorf("status %s: %w", p.Name(), err)
-		}
-		if exists {
-			if err := r.pool.QueryRow(ctx, `SELECT coalesce(max(position), 0), coalesce(sum(version), 0)::bigint, count(*), max(recorded_at)
-				FROM `+qualify(streamsTable(p))).Scan(&s.Position, &s.Applied, &s.Streams, &lastEv); err != nil {
-				return nil, fmt.Errorf("status %s: %w", p.Name(), err)
-			}
-		}
-		if lastErr != nil {
-			s.LastError = *lastErr
-		}
-		for _, f := range []struct {
-			src *time.Time
-			dst *time.Time
-		}{{lastErrAt, &s.LastErrorAt}, {lastEv, &s.LastEventAt}, {rebuilt, &s.RebuiltAt}, {updated, &s.UpdatedAt}} {
-			if f.src != nil {
-				*f.dst = *f.src
-			}
-		}
-		if s.Lag, err = countEvents(ctx, r.pool, p.EventTypes(), s.Position); err != nil {
-			return nil, fmt.Errorf("status %s: %w", p.Name(), err)
+		s, err := statusOf(ctx, r.pool, p.Name(), p.EventTypes())
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// StatusAll reports every projection a runner has set up in the database
+// behind pool, without their code: names and event types come from
+// read.projection_status (Setup records them). Lag is -1 for a projection
+// whose event types are not recorded (set up by an older Strata). It is what
+// `strata projection status` prints.
+func StatusAll(ctx context.Context, pool *pgxpool.Pool) ([]Status, error) {
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('read.projection_status') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("projection status: %w", err)
+	}
+	if !exists {
+		return nil, nil // no projection ever ran here
+	}
+	// A status table from before event_types: add the column (idempotent).
+	if err := Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	rows, err := pool.Query(ctx, `SELECT name, event_types FROM read.projection_status ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("projection status: %w", err)
+	}
+	type named struct {
+		name  string
+		types []string
+	}
+	var ps []named
+	for rows.Next() {
+		var n named
+		if err := rows.Scan(&n.name, &n.types); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("projection status: %w", err)
+		}
+		ps = append(ps, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projection status: %w", err)
+	}
+	out := make([]Status, 0, len(ps))
+	for _, p := range ps {
+		s, err := statusOf(ctx, pool, p.name, p.types)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// statusOf reads one projection's status; types nil: lag unknown (-1).
+func statusOf(ctx context.Context, pool *pgxpool.Pool, name string, types []string) (Status, error) {
+	s := Status{Name: name}
+	var lastErr *string
+	var lastErrAt, lastEv, rebuilt, updated *time.Time
+	err := pool.QueryRow(ctx, `SELECT failures, last_error, last_error_at, rebuilt_at, updated_at
+		FROM read.projection_status WHERE name = $1`, name).Scan(&s.Failures, &lastErr, &lastErrAt, &rebuilt, &updated)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) { // no row: the projector never ran
+		return s, fmt.Errorf("status %s: %w", name, err)
+	}
+	tracking := qualify(name + "__streams")
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, tracking).Scan(&exists); err != nil {
+		return s, fmt.Errorf("status %s: %w", name, err)
+	}
+	if exists {
+		if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0), coalesce(sum(version), 0)::bigint, count(*), max(recorded_at)
+			FROM `+tracking).Scan(&s.Position, &s.Applied, &s.Streams, &lastEv); err != nil {
+			return s, fmt.Errorf("status %s: %w", name, err)
+		}
+	}
+	if lastErr != nil {
+		s.LastError = *lastErr
+	}
+	for _, f := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{lastErrAt, &s.LastErrorAt}, {lastEv, &s.LastEventAt}, {rebuilt, &s.RebuiltAt}, {updated, &s.UpdatedAt}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	s.Lag = -1
+	if types != nil {
+		if s.Lag, err = countEvents(ctx, pool, types, s.Position); err != nil {
+			return s, fmt.Errorf("status %s: %w", name, err)
+		}
+	}
+	return s, nil
 }

@@ -19,7 +19,10 @@ CREATE TABLE IF NOT EXISTS read.projection_status (
     last_error_at timestamptz,
     rebuilt_at    timestamptz,
     updated_at    timestamptz NOT NULL DEFAULT now()
-);`
+);
+-- The event types each projection consumes, written by Setup, so that tools
+-- without the projections' code (strata projection status) can report lag.
+ALTER TABLE read.projection_status ADD COLUMN IF NOT EXISTS event_types text[];`
 
 // lockKey is the advisory lock class of projections ('proj').
 const lockKey = 1886547818
@@ -59,7 +62,8 @@ func setup(ctx context.Context, pool *pgxpool.Pool, p Projection) error {
 		} else if _, err := tx.Exec(ctx, `ALTER TABLE `+qualify(streamsTable(p))+` ADD COLUMN IF NOT EXISTS recorded_at timestamptz`); err != nil {
 			return fmt.Errorf("projection %s: upgrade tracking table: %w", p.Name(), err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO read.projection_status (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, p.Name()); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO read.projection_status (name, event_types) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET event_types = EXCLUDED.event_types`, p.Name(), p.EventTypes()); err != nil {
 			return fmt.Errorf("projection %s: status row: %w", p.Name(), err)
 		}
 		return nil

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/internal/testenv"
@@ -148,6 +149,26 @@ func TestBasicAuthAndTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
 		t.Errorf("anonymous GET /subjects: %s %v", resp.Status, resp.Header)
+	}
+
+	// A client nobody here wrote: confluent-kafka-go's, with its own basic-auth
+	// and CA settings.
+	cfg := schemaregistry.NewConfigWithBasicAuthentication(url, "ci", "c1")
+	cfg.SslCaLocation = serverCert
+	ck, err := schemaregistry.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if subjects, err := ck.GetAllSubjects(); err != nil || len(subjects) != 1 || subjects[0] != "auth.test.A" {
+		t.Errorf("confluent-kafka-go client with basic auth over TLS: %v %v", subjects, err)
+	}
+	cfg = schemaregistry.NewConfigWithBasicAuthentication(url, "ci", "wrong")
+	cfg.SslCaLocation = serverCert
+	if bad, err := schemaregistry.NewClient(cfg); err != nil {
+		t.Fatal(err)
+	} else if _, err := bad.GetAllSubjects(); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("confluent-kafka-go client with a wrong password: %v, want 401", err)
 	}
 
 	t.Run("mutual TLS", func(t *testing.T) {

@@ -12,7 +12,12 @@
 //		Logger:      slog.Default(),
 //	})
 //
-// or assemble it: Open (connect and migrate), NewStore, NewServer (an
-// http.Handler). Any Confluent client works against it; see docs/registry.md
+// Config.Users (LoadUsers reads a file of user:password lines) turns on HTTP
+// basic auth, Config.TLS serves HTTPS (with a client CA, mutual TLS). The
+// modes are READWRITE, READONLY and IMPORT (register under the ids and
+// versions another registry gave, to move here keeping them).
+//
+// Or assemble it: Open (connect and migrate), NewStore, NewServer (an
+// http.Handler), BasicAuth around it. Clients: package registry/client. Any Confluent client works against it; see docs/registry.md
 // for what is supported, what "the same schema" means and what is not done.
 package registry

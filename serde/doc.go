@@ -3,9 +3,9 @@
 //
 // A [Type] ties an Avro full name (the event type, e.g. "shop.order.OrderPlaced")
 // to its current schema, the schema's SHA-256 Parsing Canonical Form
-// fingerprint and a constructor of the generated Go struct. The shop's types
-// are generated into gen/events (events.Types()); a [Registry] is built from
-// them explicitly, never from init():
+// fingerprint and a constructor of the generated Go struct. A project's types
+// are generated into <out>/events (events.Types(); the example shop's are in
+// gen/events); a [Registry] is built from them explicitly, never from init():
 //
 //	reg, err := serde.NewRegistry(events.Types()...)
 //	typ, body, err := reg.Encode(&order.OrderPlaced{...}) // Avro binary, typ.Name is the event type

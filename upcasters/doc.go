@@ -7,7 +7,7 @@
 //
 //   - the writer schema is the current one: plain decode (the fast path);
 //   - the writer schema is a known historical version of the event type (a
-//     [Chain] lists them, with their schemas in history/<full name>/v<N>.avsc):
+//     [Chain] lists them, with their historical schemas):
 //     the payload is decoded generically (map[string]any) and each version's
 //     step brings it to the next version: a pure Go function for a semantic
 //     change (units, splits, renames), or Avro schema resolution when Up is
@@ -17,16 +17,15 @@
 //     current schema (structural evolution, e.g. a field added with a
 //     default); if resolution fails the error wraps [ErrNoUpcastPath].
 //
-// Start with the shop's chains:
+// Start with the chains of your evolved events (the order shop's are in
+// services/order/upcast, an example):
 //
 //	reg, _ := serde.NewRegistry(events.Types()...)
-//	up, err := upcasters.New(reg, upcasters.Chains()...)
+//	up, err := upcasters.New(reg, upcast.Chains()...)
 //	v, err := up.Decode("shop.order.OrderPlaced", writerSchema, payload) // *order.OrderPlaced
 //
-// The shop's one evolved event is shop.order.OrderPlaced: version 1 had
-// amounts in won as doubles and no currency or shipping method; version 2
-// (current) has minor units as long, currency (default "KRW") and
-// shipping_method (default STANDARD). See [MinorUnits] for the conversion
-// rule. Every historical version has a golden fixture in testdata/ that must
-// reach the current type.
+// Keep each historical schema beside its chain and a golden payload of every
+// version that must reach the current type (the example does, in
+// history/<full name>/v<N>.avsc and testdata/). See [MinorUnits] for a
+// conversion rule such steps need.
 package upcasters

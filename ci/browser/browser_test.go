@@ -17,19 +17,16 @@ import (
 
 	"github.com/stratahq/strata/console"
 	avroorder "github.com/stratahq/strata/gen/avro/order"
-	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
 	"github.com/stratahq/strata/internal/shoptest"
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/saga"
-	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
 	payadapters "github.com/stratahq/strata/services/payment/adapters"
 	projector "github.com/stratahq/strata/services/projector/service"
 	shopweb "github.com/stratahq/strata/services/shopweb/service"
 	clicon "github.com/stratahq/strata/tools/strata/cli/console"
-	"github.com/stratahq/strata/upcasters"
 )
 
 const token = "browser-test-token-0123456789"
@@ -88,21 +85,19 @@ func start(t *testing.T) *env {
 		return shopweb.Run(ctx, shopweb.Config{HTTPAddr: "127.0.0.1:0", OrderAddr: s.OrderAddr, QueryAddr: s.QueryAddr,
 			LiveEvery: 250 * time.Millisecond, Ready: func(a string) { web <- a }, Logger: slog.New(slog.DiscardHandler)})
 	})
-	types, err := serde.NewRegistry(events.Types()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, err := console.New(console.Config{
-		Pool: s.Pool, Store: s.Store, Types: types, Upcaster: up, Projections: projector.Projections(),
+	cfg := console.Config{
+		Pool: s.Pool, Store: s.Store,
 		Kafka: s.Kafka(), Registry: testenv.RegistryClient(t, s.Registry),
 		TopicPrefix: s.Prefix, Token: token, AllowWrite: true, LiveEvery: 250 * time.Millisecond,
 		Lag:    clicon.Lag,
 		Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	// The console the shop's projector serves (projector console): with the
+	// shop's types, upcasters and projections.
+	if err := projector.ConsoleOption(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	con, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

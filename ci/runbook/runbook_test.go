@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func newStore(t *testing.T) (string, *pgxpool.Pool, *eventstore.Store) {
 // OrderShipped reaches the read model before OrderPlaced (what a wrong
 // partition key does). The projection refuses it (a gap), the failure shows
 // in strata_projection_failures_total (alert StrataProjectionFailing), and
-// `strata projection rebuild order_summaries` rebuilds the read model from the
+// `projector rebuild order_summaries` rebuilds the read model from the
 // event store in commit order.
 func TestRunbookOrderInversion(t *testing.T) {
 	ctx := context.Background()
@@ -113,8 +114,8 @@ func TestRunbookOrderInversion(t *testing.T) {
 	}
 
 	// Recover: the one command.
-	if code, _ := strata(t, "projection", "rebuild", "order_summaries", "--database-url", url); code != cli.ExitOK {
-		t.Fatalf("projection rebuild: exit %d", code)
+	if code := service.Rebuild(ctx, []string{"order_summaries", "--database-url", url}, io.Discard, os.Stderr); code != 0 {
+		t.Fatalf("projector rebuild: exit %d", code)
 	}
 	var status string
 	var version int64
@@ -150,11 +151,11 @@ func TestRunbookSchemaEvolutionAndDuplicates(t *testing.T) {
 	prefix := testenv.UniqueName("rbse") + "."
 	topic, group := prefix+"events.order", prefix+"projector"
 	root := testenv.RepoRoot(t)
-	v1Schema, err := os.ReadFile(filepath.Join(root, "upcasters/history/shop.order.OrderPlaced/v1.avsc"))
+	v1Schema, err := os.ReadFile(filepath.Join(root, "services/order/upcast/history/shop.order.OrderPlaced/v1.avsc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1Payload, err := os.ReadFile(filepath.Join(root, "upcasters/testdata/shop.order.OrderPlaced/v1.avro"))
+	v1Payload, err := os.ReadFile(filepath.Join(root, "services/order/upcast/testdata/shop.order.OrderPlaced/v1.avro"))
 	if err != nil {
 		t.Fatal(err)
 	}

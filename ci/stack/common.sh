@@ -5,7 +5,10 @@
 # The ports and credentials here are a contract: internal/testenv, the services
 # and docs/architecture.md use the same values. Change them together.
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) # these scripts
+# The project whose stack this is: STRATA_PROJECT (set by `strata dev`), or
+# the Strata checkout these scripts are in.
+ROOT=${STRATA_PROJECT:-$(cd "$STACK_DIR/../.." && pwd)}
 LOCAL=$ROOT/.local          # everything the stack writes in the work tree
 RUN=$LOCAL/run              # pid files (*.pid) and exported addresses (*.env)
 BIN=$LOCAL/bin              # binaries built from this repository
@@ -24,7 +27,7 @@ DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/strata?sslmode=
 REGISTRY_DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/strata_registry?sslmode=disable"
 
 # --- Kafka ------------------------------------------------------------------
-# Keep KAFKA_VERSION equal to kafka.version in ci/kafka/pom.xml.
+# Keep KAFKA_VERSION equal to kafka.version in ci/stack/kafka-pom.xml.
 KAFKA_VERSION=4.1.1
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT=9092

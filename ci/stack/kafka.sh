@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Component "kafka": Apache Kafka in KRaft mode, one node that is both broker
 # (PLAINTEXT 127.0.0.1:9092) and controller (127.0.0.1:9093), run from the Maven
-# Central jars listed in ci/kafka/pom.xml with the machine's Java.
+# Central jars listed in ci/stack/kafka-pom.xml with the machine's Java.
 #
 # Layout: .local/kafka/{server.properties,log4j2.properties,cluster.id,data/,log/server.log},
 # pid in .local/run/kafka.pid; jars in $CACHE/kafka-<version>/libs.
@@ -29,7 +29,7 @@ kafka_tool() {
 kafka_answers() {
 	port_open "$KAFKA_HOST" "$KAFKA_PORT" || return 1
 	if command -v python3 >/dev/null 2>&1; then
-		python3 "$ROOT/ci/stack/kafka_ping.py" "$KAFKA_BROKERS" 5 >/dev/null 2>&1
+		python3 "$STACK_DIR/kafka_ping.py" "$KAFKA_BROKERS" 5 >/dev/null 2>&1
 		return
 	fi
 	timeout 60 java -Xmx128m -XX:TieredStopAtLevel=1 \
@@ -57,15 +57,15 @@ kafka_fetch() {
 		apt_install kafka maven || return
 	fi
 	local pom_version
-	pom_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/ci/kafka/pom.xml")
+	pom_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$STACK_DIR/kafka-pom.xml")
 	if [[ $pom_version != "$KAFKA_VERSION" ]]; then
-		fail kafka "" "ci/kafka/pom.xml has kafka.version $pom_version but ci/stack/common.sh has KAFKA_VERSION $KAFKA_VERSION"
+		fail kafka "" "ci/stack/kafka-pom.xml has kafka.version $pom_version but ci/stack/common.sh has KAFKA_VERSION $KAFKA_VERSION"
 		return
 	fi
 	local tmp=$KAFKA_LIBS.tmp.$$ mvnlog=$CACHE/kafka-$KAFKA_VERSION/mvn.log
 	mkdir -p "$tmp"
 	say kafka "fetching Kafka $KAFKA_VERSION jars with Maven into $KAFKA_LIBS (log $mvnlog)"
-	if ! mvn -B -q -f "$ROOT/ci/kafka/pom.xml" dependency:copy-dependencies \
+	if ! mvn -B -q -f "$STACK_DIR/kafka-pom.xml" dependency:copy-dependencies \
 		-DoutputDirectory="$tmp" >"$mvnlog" 2>&1; then
 		rm -rf "$tmp"
 		fail kafka "$mvnlog" "mvn dependency:copy-dependencies failed"

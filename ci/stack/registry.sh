@@ -59,10 +59,18 @@ registry_start() {
 		return
 	fi
 	rotate_log "$REGISTRY_LOG"
-	say registry "building $BIN/strata from ./tools/strata"
-	if ! (cd "$ROOT" && go build -ldflags "$(go_ldflags)" -o "$BIN/strata" ./tools/strata) >>"$REGISTRY_LOG" 2>&1; then
-		fail registry "$REGISTRY_LOG" "go build ./tools/strata failed"
-		return
+	if [[ -n ${STRATA_BIN:-} ]]; then
+		# `strata dev up`: the CLI that runs these scripts serves the registry.
+		cp -f "$STRATA_BIN" "$BIN/strata" || {
+			fail registry "" "cannot copy $STRATA_BIN to $BIN/strata"
+			return
+		}
+	else
+		say registry "building $BIN/strata from ./tools/strata"
+		if ! (cd "$ROOT" && go build -ldflags "$(go_ldflags)" -o "$BIN/strata" ./tools/strata) >>"$REGISTRY_LOG" 2>&1; then
+			fail registry "$REGISTRY_LOG" "go build ./tools/strata failed"
+			return
+		fi
 	fi
 	say registry "starting strata registry serve on $REGISTRY_HOST:$REGISTRY_PORT (log $REGISTRY_LOG)"
 	REGISTRY_BASIC_AUTH_USER_INFO=$REGISTRY_USER_INFO setsid nohup "$BIN/strata" registry serve \

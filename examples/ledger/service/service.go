@@ -25,6 +25,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/projection"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/upcasters"
 )
@@ -33,16 +34,21 @@ import (
 type Config struct {
 	DatabaseURL       string                // DATABASE_URL
 	Kafka             messaging.KafkaConfig // KAFKA_BROKERS, KAFKA_CONFIG_*
-	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL
-	GRPCAddr          string                // LEDGER_GRPC_ADDR, default 127.0.0.1:50061
-	MetricsAddr       string                // LEDGER_METRICS_ADDR, default 127.0.0.1:9475; "off" disables
-	GRPC              bootstrap.GRPCConfig  // LEDGER_TLS_*, LEDGER_JWKS_URL, LEDGER_JWT_* (bootstrap.GRPCConfigFromEnv)
-	TopicPrefix       string                // LEDGER_TOPIC_PREFIX: prefixes topics, group and relay name (tests)
-	EnvFile           string                // -env-file
-	Logger            *slog.Logger          // default slog.Default()
-	Registry          *prometheus.Registry  // nil: a new one, served at MetricsAddr
-	Now               func() time.Time      // the clock, default time.Now
-	Ready             func(grpcAddr string) // called once serving
+	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL (credentials and TLS: SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, ..., package registry/client)
+	// RegisterSchemas lets the relay register the ledger's writer schemas
+	// (LEDGER_REGISTER_SCHEMAS, default true: this example runs against a
+	// development stack). A deployment sets it false and registers them with
+	// `strata schema register` before starting the ledger.
+	RegisterSchemas bool
+	GRPCAddr        string                // LEDGER_GRPC_ADDR, default 127.0.0.1:50061
+	MetricsAddr     string                // LEDGER_METRICS_ADDR, default 127.0.0.1:9475; "off" disables
+	GRPC            bootstrap.GRPCConfig  // LEDGER_TLS_*, LEDGER_JWKS_URL, LEDGER_JWT_* (bootstrap.GRPCConfigFromEnv)
+	TopicPrefix     string                // LEDGER_TOPIC_PREFIX: prefixes topics, group and relay name (tests)
+	EnvFile         string                // -env-file
+	Logger          *slog.Logger          // default slog.Default()
+	Registry        *prometheus.Registry  // nil: a new one, served at MetricsAddr
+	Now             func() time.Time      // the clock, default time.Now
+	Ready           func(grpcAddr string) // called once serving
 }
 
 // FromEnv reads the configuration from the environment.
@@ -59,6 +65,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:       bootstrap.Getenv("LEDGER_METRICS_ADDR", "127.0.0.1:9475"),
 		GRPC:              bootstrap.GRPCConfigFromEnv("LEDGER"),
 		TopicPrefix:       os.Getenv("LEDGER_TOPIC_PREFIX"),
+		RegisterSchemas:   os.Getenv("LEDGER_REGISTER_SCHEMAS") != "false",
 	}, nil
 }
 
@@ -114,7 +121,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	router := messaging.NewRouter(types)
 	runner.Register(router)
-	registry := messaging.NewRegistryClient(cfg.SchemaRegistryURL)
+	registry, err := client.ForURL(cfg.SchemaRegistryURL)
+	if err != nil {
+		return fmt.Errorf("ledger: schema registry: %w", err)
+	}
 	consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: cfg.TopicPrefix + "ledger-projection", Topics: []string{cfg.TopicPrefix + "events." + adapters.StreamType},
 		Kafka: cfg.Kafka, DB: pool, Registry: registry, Decoder: up, Router: router, Logger: log,
@@ -127,8 +137,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// The outbox: event store -> relay -> Kafka.
 	relay, err := messaging.NewRelay(messaging.RelayConfig{
 		Name: cfg.TopicPrefix + "ledger", Log: messaging.NewStoreLog(store), DB: pool, Registry: registry, Kafka: cfg.Kafka,
-		Route:  func(e *messaging.LogEvent) string { return cfg.TopicPrefix + messaging.DefaultRoute(e) },
-		Logger: log,
+		RegisterSchemas: cfg.RegisterSchemas,
+		Route:           func(e *messaging.LogEvent) string { return cfg.TopicPrefix + messaging.DefaultRoute(e) },
+		Logger:          log,
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: relay: %w", err)

@@ -31,7 +31,7 @@ func start(t *testing.T, iss *bootstraptest.Issuer) (ledgerv1.LedgerServiceClien
 	done := make(chan error, 1)
 	go func() {
 		done <- service.Run(ctx, service.Config{
-			DatabaseURL: dbURL, Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers}, SchemaRegistryURL: registryURL,
+			DatabaseURL: dbURL, Kafka: messaging.KafkaConfig{"bootstrap.servers": brokers}, SchemaRegistryURL: registryURL, RegisterSchemas: true,
 			GRPCAddr: "127.0.0.1:0", MetricsAddr: "off", Registry: observe.NewRegistry(), TopicPrefix: unique("t") + ".",
 			GRPC: bootstrap.GRPCConfig{JWKSURL: iss.URL}, Ready: func(addr string) { ready <- addr },
 		})

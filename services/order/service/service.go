@@ -25,6 +25,7 @@ import (
 	"github.com/stratahq/strata/services/order/app/command"
 	"github.com/stratahq/strata/services/order/app/query"
 	"github.com/stratahq/strata/services/order/ports"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -159,7 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
+	up, err := upcasters.New(types, upcast.Chains()...)
 	if err != nil {
 		return err
 	}

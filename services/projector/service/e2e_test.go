@@ -24,6 +24,7 @@ import (
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
 	orderservice "github.com/stratahq/strata/services/order/service"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/services/projector/service"
 	"github.com/stratahq/strata/upcasters"
 )
@@ -264,7 +265,7 @@ func TestEndToEndThroughKafka(t *testing.T) {
 	// the same rows come back, queries keep answering during it.
 	before := summaries(t, s.db)
 	types, _ := serde.NewRegistry(events.Types()...)
-	up, _ := upcasters.New(types, upcasters.Chains()...)
+	up, _ := upcasters.New(types, upcast.Chains()...)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	var queryErrs int

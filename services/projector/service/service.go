@@ -23,6 +23,7 @@ import (
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/services/projector/adapters"
 	"github.com/stratahq/strata/services/projector/app/query"
 	"github.com/stratahq/strata/services/projector/ports"
@@ -140,7 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
+	up, err := upcasters.New(types, upcast.Chains()...)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,11 @@ import (
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 	"github.com/stratahq/strata/tools/strata/cli/console"
 	"github.com/stratahq/strata/tools/strata/cli/consumers"
+	"github.com/stratahq/strata/tools/strata/cli/dev"
 	"github.com/stratahq/strata/tools/strata/cli/dlq"
 	"github.com/stratahq/strata/tools/strata/cli/events"
 	"github.com/stratahq/strata/tools/strata/cli/generate"
+	"github.com/stratahq/strata/tools/strata/cli/initcmd"
 	"github.com/stratahq/strata/tools/strata/cli/migrate"
 	"github.com/stratahq/strata/tools/strata/cli/projection"
 	"github.com/stratahq/strata/tools/strata/cli/registry"
@@ -44,7 +46,8 @@ func Command() *cobra.Command {
 		Short: "Strata's command-line tool: schemas, registry, event store and messaging operations",
 		Long: `strata is Strata's command-line tool: the schema workflow (lint, compatibility
 gate, register, catalog), the schema registry server and operations
-(migrations, relay, DLQ, projections, sagas, lag, archive, backup).
+(migrations, relay, DLQ, projections, sagas, lag, archive, backup), and a
+new service module with its local stack (init, dev).
 
 Exit codes: 0 ok, 1 the command found a problem, 2 usage error, unreadable
 input or an unreachable dependency.`,
@@ -54,9 +57,11 @@ input or an unreachable dependency.`,
 		backup.Command(),
 		console.Command(),
 		consumers.Command(),
+		dev.Command(),
 		dlq.Command(),
 		events.Command(),
 		generate.Command(),
+		initcmd.Command(),
 		migrate.Command(),
 		projection.Command(),
 		registry.Command(),

@@ -45,40 +45,7 @@ func TestDLQListShowReplay(t *testing.T) {
 	}
 	value := serde.AppendWire(nil, sc.ID(), body)
 
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: dlq, NumPartitions: 1, ReplicationFactor: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close()
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "go.delivery.reports": false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	for i, key := range []string{"k1", "k2", "k1"} {
-		hs := []kafka.Header{
-			{Key: messaging.HeaderEventID, Value: []byte("ev" + string(rune('0'+i)))},
-			{Key: messaging.HeaderDLQKind, Value: []byte("handler")},
-			{Key: messaging.HeaderDLQError, Value: []byte("boom")},
-			{Key: messaging.HeaderDLQAttempts, Value: []byte("5")},
-			{Key: messaging.HeaderDLQOriginalTopic, Value: []byte(topic)},
-			{Key: messaging.HeaderDLQOriginalPartition, Value: []byte("0")},
-			{Key: messaging.HeaderDLQOriginalOffset, Value: []byte("7")},
-			{Key: messaging.HeaderDLQFirstFailure, Value: []byte(now)},
-			{Key: messaging.HeaderDLQLastFailure, Value: []byte(now)},
-		}
-		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &dlq, Partition: 0},
-			Key: []byte(key), Value: value, Headers: hs}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := p.Flush(30000); n != 0 {
-		t.Fatalf("%d unflushed", n)
-	}
-	p.Close()
+	produceDeadLetters(ctx, t, brokers, dlq, topic, value, "k1", "k2", "k1")
 
 	run := func(args ...string) (string, string, int) {
 		var out, errb bytes.Buffer
@@ -161,4 +128,44 @@ func TestDLQListShowReplay(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errs, "0 replayed") {
 		t.Errorf("second replay: exit %d: %s", code, errs)
 	}
+}
+
+// produceDeadLetters writes one dead letter per key to dlq, as the consumer
+// runtime does (dlq-* headers naming the original topic).
+func produceDeadLetters(ctx context.Context, t *testing.T, brokers, dlq, topic string, value []byte, keys ...string) {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: dlq, NumPartitions: 1, ReplicationFactor: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "go.delivery.reports": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for i, key := range keys {
+		hs := []kafka.Header{
+			{Key: messaging.HeaderEventID, Value: []byte("ev" + string(rune('0'+i)))},
+			{Key: messaging.HeaderDLQKind, Value: []byte("handler")},
+			{Key: messaging.HeaderDLQError, Value: []byte("boom")},
+			{Key: messaging.HeaderDLQAttempts, Value: []byte("5")},
+			{Key: messaging.HeaderDLQOriginalTopic, Value: []byte(topic)},
+			{Key: messaging.HeaderDLQOriginalPartition, Value: []byte("0")},
+			{Key: messaging.HeaderDLQOriginalOffset, Value: []byte("7")},
+			{Key: messaging.HeaderDLQFirstFailure, Value: []byte(now)},
+			{Key: messaging.HeaderDLQLastFailure, Value: []byte(now)},
+		}
+		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &dlq, Partition: 0},
+			Key: []byte(key), Value: value, Headers: hs}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.Flush(30000); n != 0 {
+		t.Fatalf("%d unflushed", n)
+	}
+	p.Close()
 }

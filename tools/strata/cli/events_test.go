@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riferrei/srclient"
 
 	"github.com/stratahq/strata/eventstore"
 	orderev "github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/internal/testenv"
+	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	cliev "github.com/stratahq/strata/tools/strata/cli/events"
 	"github.com/stratahq/strata/upcasters"
@@ -42,11 +45,11 @@ func opsStore(t *testing.T) (url string, pool *pgxpool.Pool, store *eventstore.S
 		t.Fatal(err)
 	}
 	root := testenv.RepoRoot(t)
-	v1JSON, err := os.ReadFile(filepath.Join(root, "upcasters/history/shop.order.OrderPlaced/v1.avsc"))
+	v1JSON, err := os.ReadFile(filepath.Join(root, "services/order/upcast/history/shop.order.OrderPlaced/v1.avsc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1Payload, err := os.ReadFile(filepath.Join(root, "upcasters/testdata/shop.order.OrderPlaced/v1.avro"))
+	v1Payload, err := os.ReadFile(filepath.Join(root, "services/order/upcast/testdata/shop.order.OrderPlaced/v1.avro"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +94,12 @@ func jsonLines(t *testing.T, out string) []cliev.EventJSON {
 	return evs
 }
 
-func TestEventsShowUpcastsAndTail(t *testing.T) {
+// events show decodes every event with the writer schema the store keeps,
+// with no generated types: the v1 OrderPlaced as written (amounts as doubles,
+// no currency; Avro cannot resolve it to v2, only the shop's upcaster can).
+func TestEventsShowDecodesWithTheWriterSchemaAndTail(t *testing.T) {
 	url, _, _, stream := opsStore(t)
-	code, out, errOut := run(t, "events", "show", stream, "--database-url", url)
+	code, out, errOut := run(t, "events", "show", stream, "--database-url", url, "--registry", "")
 	if code != ExitOK {
 		t.Fatalf("events show: exit %d: %s", code, errOut)
 	}
@@ -103,28 +109,26 @@ func TestEventsShowUpcastsAndTail(t *testing.T) {
 	}
 	placed := evs[0]
 	var data struct {
-		TotalAmount    any    `json:"total_amount"`
-		Currency       string `json:"currency"`
-		ShippingMethod string `json:"shipping_method"`
+		TotalAmount any     `json:"total_amount"`
+		Currency    *string `json:"currency"`
 	}
 	if err := json.Unmarshal(placed.Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if !placed.Upcast || placed.WriterVersion != 1 || data.TotalAmount != float64(40999) || data.Currency != "KRW" ||
-		data.ShippingMethod != "STANDARD" || placed.CorrelationID != "corr-ops" || placed.CausationID != "cmd-ops" || placed.Version != 1 {
+	if placed.Upcast || data.TotalAmount != float64(40999) || !strings.Contains(string(placed.Data), `"unit_price":2499.5`) || data.Currency != nil || placed.Type != "shop.order.OrderPlaced" ||
+		placed.CorrelationID != "corr-ops" || placed.CausationID != "cmd-ops" || placed.Version != 1 || placed.Error != "" {
 		t.Fatalf("v1 OrderPlaced shown as %+v, data %s", placed, placed.Data)
 	}
-	if evs[1].Upcast || evs[1].Type != "shop.order.OrderShipped" || evs[1].Error != "" {
+	if evs[1].Upcast || evs[1].Type != "shop.order.OrderShipped" || evs[1].Error != "" || !strings.Contains(string(evs[1].Data), `"carrier":"CJ"`) {
 		t.Fatalf("OrderShipped shown as %+v", evs[1])
 	}
-	// --raw: as written (v1 has no currency; amounts are doubles).
-	_, out, _ = run(t, "events", "show", stream, "--raw", "--limit", "1", "--database-url", url)
-	raw := jsonLines(t, out)
-	if len(raw) != 1 || strings.Contains(string(raw[0].Data), "currency") {
-		t.Fatalf("--raw: %s", out)
+	// -o table: one row per event under a header.
+	_, out, _ = run(t, "events", "show", stream, "--database-url", url, "--registry", "", "-o", "table")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "CURSOR") || !strings.Contains(lines[1], "shop.order.OrderPlaced") {
+		t.Fatalf("-o table:\n%s", out)
 	}
 	// tail: the last event, then everything after the first one's cursor.
-	code, out, errOut = run(t, "events", "tail", "--last", "1", "--database-url", url)
+	code, out, errOut = run(t, "events", "tail", "--last", "1", "--database-url", url, "--registry", "")
 	if tail := jsonLines(t, out); code != ExitOK || len(tail) != 1 || tail[0].Type != "shop.order.OrderShipped" {
 		t.Fatalf("events tail --last 1: exit %d %s %s", code, out, errOut)
 	}
@@ -145,5 +149,54 @@ func TestEventsShowUpcastsAndTail(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "events", "show", "no-such-stream", "--database-url", url); code != ExitFail || !strings.Contains(errOut, "not found") {
 		t.Fatalf("unknown stream: exit %d: %s", code, errOut)
+	}
+}
+
+// A type of no project the CLI knows: decoded through its writer schema, and
+// with a registry resolved to the subject's latest version (a field added
+// with a default), which writer_version and upcast report.
+func TestEventsShowAnyTypeThroughTheRegistry(t *testing.T) {
+	regURL := testenv.SchemaRegistryURL(t)
+	url, _, store, _ := opsStore(t)
+	ns := strings.ReplaceAll(testenv.UniqueName("clitest"), "-", "_")
+	name := ns + ".Thing"
+	v1 := `{"type":"record","name":"Thing","namespace":"` + ns + `","fields":[{"name":"a","type":"string"}]}`
+	v2 := `{"type":"record","name":"Thing","namespace":"` + ns + `","fields":[{"name":"a","type":"string"},{"name":"b","type":"string","default":"x"}]}`
+	reg, err := client.ForURL(regURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, js := range []string{v1, v2} {
+		if _, err := reg.CreateSchema(name, js, srclient.Avro); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s1, err := upcasters.ParseSchema(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := avro.Marshal(s1, map[string]any{"a": "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(context.Background(), "thing-1", "thing", eventstore.NoStream, eventstore.EventData{ID: uuid.New(), Type: name,
+		Payload: body, Schema: eventstore.Schema{Fingerprint: s1.Fingerprint(), Name: name, JSON: v1}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args   []string
+		data   string
+		upcast bool
+		ver    int
+	}{
+		{[]string{"--registry", regURL}, `{"a":"hello","b":"x"}`, true, 1},
+		{[]string{"--registry", regURL, "--raw"}, `{"a":"hello"}`, false, 1},
+		{[]string{"--registry", ""}, `{"a":"hello"}`, false, 0},
+	} {
+		code, out, errOut := run(t, append([]string{"events", "show", "thing-1", "--database-url", url}, tc.args...)...)
+		evs := jsonLines(t, out)
+		if code != ExitOK || len(evs) != 1 || string(evs[0].Data) != tc.data || evs[0].Upcast != tc.upcast || evs[0].WriterVersion != tc.ver {
+			t.Errorf("events show %v: exit %d %s %s", tc.args, code, out, errOut)
+		}
 	}
 }

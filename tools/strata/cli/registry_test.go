@@ -98,7 +98,8 @@ func TestRegistryServeUsage(t *testing.T) {
 		want int
 	}{
 		{[]string{"registry"}, ExitUsage},
-		{[]string{"registry", "help"}, ExitOK},
+		{[]string{"registry", "--help"}, ExitOK},
+		{[]string{"help", "registry"}, ExitOK},
 		{[]string{"registry", "nope"}, ExitUsage},
 		{[]string{"registry", "serve"}, ExitUsage}, // no database URL
 		{[]string{"registry", "serve", "--log-level", "loud", "--database-url", "postgres://x@127.0.0.1/x"}, ExitUsage},

@@ -18,25 +18,23 @@ import (
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
-// defaultClosedTypes are the shop's terminal events: a stream whose last
-// event is one of them takes no more commands.
-var defaultClosedTypes = "shop.order.OrderShipped,shop.order.OrderCancelled"
-
 // Command is `strata archive [list|verify]`.
 func Command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "archive (--before TIME | --older-than DURATION)",
 		Short: "move closed streams older than a cut-off to Avro archive files (list, verify)",
-		Long: fmt.Sprintf(`Moves the events of closed streams last changed before the cut-off into
+		Long: `Moves the events of closed streams last changed before the cut-off into
 DIR/<archive id>/ as Avro Object Container Files with manifest.json and
 SHA256SUMS (sha256sum -c), verifies what it wrote, then deletes the events
 from the store. A stream is closed when it is tombstoned or its last event has
-one of --closed-types (default %s). Streams that a
+one of --closed-types (default $STRATA_ARCHIVE_CLOSED_TYPES; your domain's
+terminal events, e.g. shop.order.OrderShipped,shop.order.OrderCancelled for
+the example shop). Without either only tombstoned streams are closed. Streams that a
 subscription or relay checkpoint has not passed are left alone. Progress goes
 to stderr, the manifest summary (JSON) to stdout.
 
 strata restore ARCHIVE_ID verifies an archive and puts its streams back with
-their original positions. DIR defaults to $STRATA_ARCHIVE_DIR.`, defaultClosedTypes),
+their original positions. DIR defaults to $STRATA_ARCHIVE_DIR.`,
 		Args: clikit.NoArgs,
 	}
 	f := cmd.Flags()
@@ -44,7 +42,7 @@ their original positions. DIR defaults to $STRATA_ARCHIVE_DIR.`, defaultClosedTy
 	dir := dirFlag(cmd)
 	before := f.String("before", "", "cut-off: RFC 3339 time or date (2026-01-31)")
 	olderThan := f.Duration("older-than", 0, "cut-off relative to now, e.g. 2160h (90 days)")
-	closed := f.String("closed-types", defaultClosedTypes, "event types that close a stream")
+	closed := f.String("closed-types", os.Getenv("STRATA_ARCHIVE_CLOSED_TYPES"), "event types that close a stream, comma-separated (env STRATA_ARCHIVE_CLOSED_TYPES)")
 	streamTypes := f.String("stream-types", "", "only these stream types")
 	limit := f.Int("limit", 0, "streams at most (0: no cap)")
 	dry := f.Bool("dry-run", false, "list the streams that would be archived; write nothing")
@@ -57,6 +55,9 @@ their original positions. DIR defaults to $STRATA_ARCHIVE_DIR.`, defaultClosedTy
 		}
 		if *dir == "" && !*dry {
 			return clikit.Usagef("no archive directory: --dir or STRATA_ARCHIVE_DIR")
+		}
+		if *closed == "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "archive: no --closed-types (or STRATA_ARCHIVE_CLOSED_TYPES): only tombstoned streams count as closed")
 		}
 		pool, store, err := clikit.OpenStore(ctx, *dbURL)
 		if err != nil {

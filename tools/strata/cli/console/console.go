@@ -12,25 +12,30 @@ import (
 
 	"github.com/stratahq/strata/console"
 	"github.com/stratahq/strata/eventstore"
-	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/registry/client"
-	"github.com/stratahq/strata/serde"
-	projector "github.com/stratahq/strata/services/projector/service"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
 	"github.com/stratahq/strata/tools/strata/cli/consumers"
-	"github.com/stratahq/strata/upcasters"
 )
 
-// Command is `strata console`.
-func Command() *cobra.Command {
+// Option adds to the console's configuration what only an application
+// binary has: its event types, upcasters and projections (then the console
+// also shows events as today's types and rebuilds projections).
+type Option func(*console.Config) error
+
+// Command is `strata console`; a projector binary passes Options to serve the
+// same command with its projections (services/projector: `projector console`).
+func Command(opts ...Option) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "console",
 		Short: "serve the operator console (events, consumers, DLQ, sagas, projections, schemas) on 127.0.0.1",
 		Long: `Serves the operator console on a loopback address until interrupted: streams
 and events decoded through their writer schema, consumer lag and the relay's
-position (live), dead letters with replay, sagas with retry, projections with
-rebuild and live progress, schema subjects with diffs.
+position (live), dead letters with replay, sagas with retry, projection status,
+schema subjects with diffs. Events are shown as written (their writer schema);
+strata has no application code, so rebuilding projections and showing events
+as today's types need the console served by the projector binary (the shop:
+projector console), which adds its projections and upcasters.
 
 Every request needs the token (--token or $CONSOLE_TOKEN, at least 16
 characters): as a bearer token, as the basic-auth password (any user), or
@@ -73,16 +78,8 @@ through the sign-in page, which sets a cookie. The console is read-only unless
 		if err != nil {
 			return err
 		}
-		types, err := serde.NewRegistry(events.Types()...)
-		if err != nil {
-			return err
-		}
-		up, err := upcasters.New(types, upcasters.Chains()...)
-		if err != nil {
-			return err
-		}
 		cfg := console.Config{
-			Pool: pool, Store: store, Types: types, Upcaster: up, Projections: projector.Projections(),
+			Pool: pool, Store: store,
 			Kafka: kc, TopicPrefix: *prefix, Token: *token, AllowWrite: *write,
 			Lag:    Lag,
 			Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
@@ -93,6 +90,11 @@ through the sign-in page, which sets a cookie. The console is read-only unless
 				return &clikit.UsageError{Err: err}
 			}
 			cfg.Registry = reg
+		}
+		for _, o := range opts {
+			if err := o(&cfg); err != nil {
+				return err
+			}
 		}
 		srv, err := console.New(cfg)
 		if err != nil {

@@ -132,8 +132,9 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 		slices.Sort(groups)
 	}
 	var rows []LagRow
-	latest := map[kafka.TopicPartition]kafka.OffsetSpec{}
-	seen := map[topicPart]bool{}
+	// Keyed by topic name and partition: kafka.TopicPartition holds the topic
+	// as a pointer, so two groups on one topic would ask for it twice.
+	latest := map[topicPart]kafka.OffsetSpec{}
 	for _, g := range groups {
 		res, err := admin.ListConsumerGroupOffsets(ctx, []kafka.ConsumerGroupTopicPartitions{{Group: g}})
 		if err != nil {
@@ -145,12 +146,7 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 					continue
 				}
 				rows = append(rows, LagRow{Group: g, Topic: *tp.Topic, Partition: tp.Partition, Committed: int64(tp.Offset)})
-				// One request per partition: keys hold topic pointers, so
-				// each group's copy of a topic name would be another key.
-				if !seen[topicPart{*tp.Topic, tp.Partition}] {
-					seen[topicPart{*tp.Topic, tp.Partition}] = true
-					latest[kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = kafka.LatestOffsetSpec
-				}
+				latest[topicPart{*tp.Topic, tp.Partition}] = kafka.LatestOffsetSpec
 			}
 		}
 	}
@@ -165,11 +161,7 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 		}
 		dlqTopics = append(dlqTopics, name)
 		for _, p := range t.Partitions {
-			topic := name
-			if !seen[topicPart{topic, p.ID}] {
-				seen[topicPart{topic, p.ID}] = true
-				latest[kafka.TopicPartition{Topic: &topic, Partition: p.ID}] = kafka.LatestOffsetSpec
-			}
+			latest[topicPart{name, p.ID}] = kafka.LatestOffsetSpec
 		}
 	}
 	highs, err := offsets(ctx, admin, latest)
@@ -186,9 +178,9 @@ func ConsumerLag(ctx context.Context, kc messaging.KafkaConfig, groups []string,
 	})
 	var dlqs []DLQRow
 	if len(dlqTopics) > 0 {
-		earliest := map[kafka.TopicPartition]kafka.OffsetSpec{}
+		earliest := map[topicPart]kafka.OffsetSpec{}
 		for tp := range latest {
-			if strings.HasSuffix(*tp.Topic, messaging.DLQSuffix) {
+			if strings.HasSuffix(tp.topic, messaging.DLQSuffix) {
 				earliest[tp] = kafka.EarliestOffsetSpec
 			}
 		}
@@ -211,10 +203,15 @@ type topicPart struct {
 	partition int32
 }
 
-func offsets(ctx context.Context, admin *kafka.AdminClient, req map[kafka.TopicPartition]kafka.OffsetSpec) (map[topicPart]int64, error) {
+func offsets(ctx context.Context, admin *kafka.AdminClient, want map[topicPart]kafka.OffsetSpec) (map[topicPart]int64, error) {
 	out := map[topicPart]int64{}
-	if len(req) == 0 {
+	if len(want) == 0 {
 		return out, nil
+	}
+	req := make(map[kafka.TopicPartition]kafka.OffsetSpec, len(want))
+	for tp, spec := range want {
+		topic := tp.topic
+		req[kafka.TopicPartition{Topic: &topic, Partition: tp.partition}] = spec
 	}
 	res, err := admin.ListOffsets(ctx, req)
 	if err != nil {

@@ -21,8 +21,8 @@ func Command() *cobra.Command {
 	cmd := clikit.Group(&cobra.Command{
 		Use:   "dlq",
 		Short: "list, show and replay dead-lettered messages (<topic>.dlq)",
-		Long: `T is a dead-letter topic (events.order.dlq) or the topic it belongs to
-(events.order: ".dlq" is added). --since is an RFC 3339 time or a duration
+		Long: `TOPIC is a dead-letter topic (events.order.dlq) or the topic it belongs to
+(events.order: ".dlq" is added), as an argument or with --topic. --since is an RFC 3339 time or a duration
 back from now (2h); it selects by the dlq-last-failure header.
 
 Common flags: --brokers (default $KAFKA_BROKERS), --registry (default
@@ -42,7 +42,7 @@ type common struct {
 
 func commonFlags(cmd *cobra.Command) *common {
 	return &common{
-		topic:    cmd.Flags().String("topic", "", "dead-letter topic (or its original topic)"),
+		topic:    cmd.Flags().String("topic", "", "the topic, as a flag (same as the TOPIC argument)"),
 		timeout:  clikit.Timeout(cmd, 2*time.Minute),
 		kafka:    clikit.KafkaFlags(cmd),
 		registry: clikit.Registry(cmd),
@@ -51,9 +51,16 @@ func commonFlags(cmd *cobra.Command) *common {
 
 // setup checks the flags and returns the Kafka settings, the dead-letter
 // topic and a context bounded by --timeout.
-func (c *common) setup(ctx context.Context) (messaging.KafkaConfig, string, context.Context, context.CancelFunc, error) {
-	if *c.topic == "" {
-		return nil, "", nil, nil, clikit.Usagef("--topic is required")
+func (c *common) setup(ctx context.Context, args []string) (messaging.KafkaConfig, string, context.Context, context.CancelFunc, error) {
+	switch {
+	case len(args) > 1:
+		return nil, "", nil, nil, clikit.Usagef("unexpected arguments %q", strings.Join(args[1:], " "))
+	case len(args) == 1 && *c.topic != "":
+		return nil, "", nil, nil, clikit.Usagef("give the topic as an argument or with --topic, not both")
+	case len(args) == 1:
+		*c.topic = args[0]
+	case *c.topic == "":
+		return nil, "", nil, nil, clikit.Usagef("which topic? give TOPIC (the dead-letter topic or the one it belongs to)")
 	}
 	kc, err := c.kafka.Config()
 	if err != nil {
@@ -86,20 +93,20 @@ func filterFlags(cmd *cobra.Command) func() (messaging.DLQFilter, error) {
 
 func listCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list TOPIC",
 		Short: "the dead letters with their failure (no payload); -o table for columns",
-		Args:  clikit.NoArgs,
+		Args:  cobra.ArbitraryArgs,
 	}
 	c := commonFlags(cmd)
 	filterOf := filterFlags(cmd)
 	limit := cmd.Flags().Int("limit", 0, "list at most this many (0: all)")
 	output := clikit.Output(cmd, clikit.JSON)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		filter, err := filterOf()
 		if err != nil {
 			return err
 		}
-		kc, topic, ctx, cancel, err := c.setup(cmd.Context())
+		kc, topic, ctx, cancel, err := c.setup(cmd.Context(), args)
 		if err != nil {
 			return err
 		}
@@ -129,18 +136,18 @@ func listCommand() *cobra.Command {
 
 func showCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "show",
+		Use:   "show TOPIC",
 		Short: "one message with its headers and its payload decoded through the schema registry",
-		Args:  clikit.NoArgs,
+		Args:  cobra.ArbitraryArgs,
 	}
 	c := commonFlags(cmd)
 	partition := cmd.Flags().Int("partition", -1, "partition")
 	offset := cmd.Flags().Int64("offset", -1, "offset")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if *partition < 0 || *offset < 0 {
 			return clikit.Usagef("--partition and --offset are required")
 		}
-		kc, topic, ctx, cancel, err := c.setup(cmd.Context())
+		kc, topic, ctx, cancel, err := c.setup(cmd.Context(), args)
 		if err != nil {
 			return err
 		}
@@ -185,7 +192,7 @@ func showCommand() *cobra.Command {
 
 func replayCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "replay",
+		Use:   "replay TOPIC",
 		Short: "re-produce dead letters to their original topics",
 		Long: `Re-produces the selected messages to their original topics (key, value and
 original headers kept, dlq-* headers dropped, dlq-replayed-from added) and then
@@ -194,18 +201,18 @@ commits the replay group's position on the dead-letter topic (group
 dead letters. Messages the filter rejects are passed over for that group as
 well; they stay in the topic (list shows them) and another --group can replay
 them. Positions are committed only after every delivery is confirmed.`,
-		Args: clikit.NoArgs,
+		Args: cobra.ArbitraryArgs,
 	}
 	c := commonFlags(cmd)
 	filterOf := filterFlags(cmd)
 	group := cmd.Flags().String("group", "strata-dlq-replay", "consumer group recording the replay position")
 	dry := cmd.Flags().Bool("dry-run", false, "print what would be replayed, change nothing")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		filter, err := filterOf()
 		if err != nil {
 			return err
 		}
-		kc, topic, ctx, cancel, err := c.setup(cmd.Context())
+		kc, topic, ctx, cancel, err := c.setup(cmd.Context(), args)
 		if err != nil {
 			return err
 		}

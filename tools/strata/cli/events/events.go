@@ -1,40 +1,38 @@
 // Package events is `strata events show|tail`: a stream's events or the
-// global log, decoded and upcast, as JSON.
+// global log, decoded with the writer schema (any type), as JSON.
 package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/hamba/avro/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/stratahq/strata/eventstore"
 	"github.com/stratahq/strata/eventstore/archive"
-	"github.com/stratahq/strata/gen/events"
-	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
-	"github.com/stratahq/strata/upcasters"
 )
 
 // Command is `strata events show|tail`.
 func Command() *cobra.Command {
 	cmd := clikit.Group(&cobra.Command{
 		Use:   "events",
-		Short: "show a stream's events or tail the global log, decoded and upcast, as JSON",
-		Long: `One JSON object per line: the envelope (stream, version, position, tx_id,
-event_id, type, recorded_at, correlation_id, causation_id, user_id,
-traceparent), the writer schema (fingerprint, the version of its upcaster
-chain, whether it was upcast) and data: the payload decoded with the writer
-schema the store keeps and upcast to the current type (--raw: decoded with the
-writer schema only, not upcast).`,
+		Short: "show a stream's events or tail the global log, decoded with their writer schemas",
+		Long: `One JSON object per line (-o table: one row per event): the envelope
+(stream, version, position, tx_id, event_id, type, recorded_at,
+correlation_id, causation_id, user_id, traceparent), the writer schema
+(fingerprint; with a registry, its subject version) and data: the payload
+decoded with the writer schema the store keeps. Any event type decodes; no
+generated code is needed. With a registry (--registry, default
+$SCHEMA_REGISTRY_URL) the data is also resolved to the latest schema
+registered for the type (Avro schema resolution: added fields get their
+defaults) and "upcast" says so; --raw keeps it as written. Changes Avro cannot
+resolve (a project's own upcasters) are shown as written, with a note.`,
 	})
 	cmd.AddCommand(showCommand(), tailCommand())
 	return cmd
@@ -55,7 +53,7 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 	from := f.Int64("from", 1, "first version")
 	limit := f.Int("limit", 0, "events at most (0: all)")
 	archiveDir := f.String("archive-dir", os.Getenv("STRATA_ARCHIVE_DIR"), "read archived streams from here (env STRATA_ARCHIVE_DIR)")
-	raw := f.Bool("raw", false, "decode with the writer schema only, do not upcast")
+	dec := decodeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		pool, store, err := clikit.OpenStore(ctx, *dbURL)
@@ -63,9 +61,9 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 			return err
 		}
 		defer pool.Close()
-		p, err := newEventPrinter(store, cmd.OutOrStdout(), *raw)
+		p, err := dec(store, cmd.OutOrStdout())
 		if err != nil {
-			return err
+			return clikit.Exit(clikit.ExitUsage, err)
 		}
 		a, err := archive.New(store, archive.Config{Dir: *archiveDir, ReadThrough: *archiveDir != ""})
 		if err != nil {
@@ -78,7 +76,10 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 			}
 			return err
 		}
-		return p.print(ctx, evs)
+		if err := p.print(ctx, evs); err != nil {
+			return err
+		}
+		return p.list.Flush()
 	}
 	return cmd
 }
@@ -100,7 +101,7 @@ subscriptions see): the last --last events (default 10), or every event after
 	typeList := f.String("types", "", "only these event types (comma-separated Avro full names)")
 	follow := f.Bool("follow", false, "keep printing new events as they commit")
 	limit := f.Int("limit", 0, "stop after N events (0: no limit)")
-	raw := f.Bool("raw", false, "decode with the writer schema only, do not upcast")
+	dec := decodeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		types := clikit.SplitList(*typeList)
@@ -109,21 +110,23 @@ subscriptions see): the last --last events (default 10), or every event after
 			return err
 		}
 		defer pool.Close()
-		p, err := newEventPrinter(store, cmd.OutOrStdout(), *raw)
+		p, err := dec(store, cmd.OutOrStdout())
+		if err != nil {
+			return clikit.Exit(clikit.ExitUsage, err)
+		}
+		start, head, found, err := tailWindow(ctx, pool, *last, types)
 		if err != nil {
 			return err
 		}
-		start := eventstore.Start
 		if *after != "" {
 			if start, err = eventstore.ParseCursor(*after); err != nil {
 				return clikit.Usagef("--after: %v", err)
 			}
-		} else if start, err = tailStart(ctx, pool, *last, types); err != nil {
-			return err
 		}
 		printed := 0
 		stop := errors.New("limit reached")
 		handle := func(ctx context.Context, evs []eventstore.RecordedEvent) error {
+			defer p.list.Flush()
 			for i := range evs {
 				if *limit > 0 && printed >= *limit {
 					return stop
@@ -139,6 +142,11 @@ subscriptions see): the last --last events (default 10), or every event after
 			return nil
 		}
 		if !*follow {
+			// Up to the head as it was at the start: a log that keeps
+			// growing does not keep the command printing.
+			if !found || !start.Less(head) {
+				return p.list.Flush()
+			}
 			cur := start
 			for {
 				var evs []eventstore.RecordedEvent
@@ -147,12 +155,16 @@ subscriptions see): the last --last events (default 10), or every event after
 				} else {
 					evs, err = store.ReadAll(ctx, cur, 500)
 				}
-				if err == nil && len(evs) > 0 {
-					err = handle(ctx, evs)
-					cur = evs[len(evs)-1].Cursor()
+				end := len(evs)
+				for end > 0 && head.Less(evs[end-1].Cursor()) {
+					end--
 				}
-				if errors.Is(err, stop) || (err == nil && len(evs) == 0) {
-					return nil
+				if err == nil && end > 0 {
+					err = handle(ctx, evs[:end])
+					cur = evs[end-1].Cursor()
+				}
+				if errors.Is(err, stop) || (err == nil && (end < len(evs) || len(evs) == 0 || !cur.Less(head))) {
+					return p.list.Flush()
 				}
 				if err != nil {
 					return err
@@ -168,153 +180,44 @@ subscriptions see): the last --last events (default 10), or every event after
 	return cmd
 }
 
-// eventPrinter decodes stored events to JSON lines.
-type eventPrinter struct {
-	store   *eventstore.Store
-	types   *serde.Registry
-	up      *upcasters.Upcaster
-	raw     bool
-	enc     *json.Encoder
-	writers map[eventstore.Fingerprint]avro.Schema
-}
-
-func newEventPrinter(store *eventstore.Store, out io.Writer, raw bool) (*eventPrinter, error) {
-	types, err := serde.NewRegistry(events.Types()...)
+// tailWindow returns, from one statement (one read horizon), the cursor
+// before the last n readable events (of types, when set) of the global log
+// and the cursor of the last one (ok false: no such events). A read from
+// start that stops at head prints exactly those n, however fast writers
+// append meanwhile.
+func tailWindow(ctx context.Context, pool *pgxpool.Pool, n int, types []string) (start, head eventstore.Cursor, ok bool, err error) {
+	rows, err := pool.Query(ctx, `SELECT tx_id::text, position FROM events
+		WHERE tx_id < eventstore_horizon() AND ($2::text[] IS NULL OR event_type = ANY ($2::text[]))
+		ORDER BY tx_id DESC, position DESC LIMIT $1`, max(n, 0)+1, nilIfEmpty(types))
 	if err != nil {
-		return nil, err
+		return start, head, false, fmt.Errorf("tail window: %w", err)
 	}
-	up, err := upcasters.New(types, upcasters.Chains()...)
-	if err != nil {
-		return nil, err
-	}
-	return &eventPrinter{store: store, types: types, up: up, raw: raw, enc: json.NewEncoder(out),
-		writers: map[eventstore.Fingerprint]avro.Schema{}}, nil
-}
-
-// EventJSON is the shape `strata events` prints.
-type EventJSON struct {
-	Stream        string          `json:"stream"`
-	StreamType    string          `json:"stream_type"`
-	Version       int64           `json:"version"`
-	Position      int64           `json:"position"`
-	TxID          uint64          `json:"tx_id"`
-	Cursor        string          `json:"cursor"`
-	EventID       string          `json:"event_id"`
-	Type          string          `json:"type"`
-	RecordedAt    time.Time       `json:"recorded_at"`
-	CorrelationID string          `json:"correlation_id,omitempty"`
-	CausationID   string          `json:"causation_id,omitempty"`
-	UserID        string          `json:"user_id,omitempty"`
-	TraceParent   string          `json:"traceparent,omitempty"`
-	Writer        string          `json:"writer_fingerprint"`
-	WriterVersion int             `json:"writer_version,omitempty"` // version in the type's upcaster chain, when it has one
-	Upcast        bool            `json:"upcast"`                   // the writer schema is not the current one
-	Data          json.RawMessage `json:"data,omitempty"`
-	Error         string          `json:"error,omitempty"` // why data is missing
-}
-
-func (p *eventPrinter) writer(ctx context.Context, fp eventstore.Fingerprint) (avro.Schema, error) {
-	if s, ok := p.writers[fp]; ok {
-		return s, nil
-	}
-	sc, err := p.store.Schema(ctx, fp)
-	if err != nil {
-		return nil, err
-	}
-	s, err := upcasters.ParseSchema(sc.JSON)
-	if err != nil {
-		return nil, fmt.Errorf("writer schema %s: %w", fp, err)
-	}
-	p.writers[fp] = s
-	return s, nil
-}
-
-// toJSON decodes one event; a decode failure is reported in the object, not fatal.
-func (p *eventPrinter) toJSON(ctx context.Context, e *eventstore.RecordedEvent) EventJSON {
-	out := EventJSON{
-		Stream: e.StreamID, StreamType: e.StreamType, Version: e.Version, Position: e.Position, TxID: e.TxID,
-		Cursor: e.Cursor().String(), EventID: e.ID.String(), Type: e.Type, RecordedAt: e.RecordedAt.UTC(),
-		CorrelationID: e.CorrelationID, CausationID: e.CausationID, UserID: e.UserID, TraceParent: e.TraceParent,
-		Writer: e.Fingerprint.String(),
-	}
-	if n, ok := p.up.Version(e.Type, e.Fingerprint); ok {
-		out.WriterVersion = n
-	}
-	cur, known := p.types.ByName(e.Type)
-	out.Upcast = !known || cur.Fingerprint != e.Fingerprint
-	data, err := p.decode(ctx, e, cur, known)
-	if err != nil {
-		out.Error = err.Error()
-		return out
-	}
-	out.Data = data
-	return out
-}
-
-func (p *eventPrinter) decode(ctx context.Context, e *eventstore.RecordedEvent, cur serde.Type, known bool) (json.RawMessage, error) {
-	w, err := p.writer(ctx, e.Fingerprint)
-	if err != nil {
-		return nil, err
-	}
-	var generic any
-	if p.raw || !known {
-		if err := avro.Unmarshal(w, e.Payload, &generic); err != nil {
-			return nil, fmt.Errorf("decode with the writer schema: %w", err)
-		}
-	} else {
-		v, err := p.up.Decode(e.Type, w, e.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("upcast: %w", err)
-		}
-		_, body, err := p.types.Encode(v)
-		if err != nil {
-			return nil, fmt.Errorf("re-encode %s: %w", e.Type, err)
-		}
-		if err := avro.Unmarshal(cur.Schema, body, &generic); err != nil {
-			return nil, fmt.Errorf("decode current %s: %w", e.Type, err)
-		}
-	}
-	b, err := json.Marshal(generic)
-	if err != nil {
-		return nil, fmt.Errorf("to JSON: %w", err)
-	}
-	return b, nil
-}
-
-func (p *eventPrinter) print(ctx context.Context, evs []eventstore.RecordedEvent) error {
-	for i := range evs {
-		if err := p.enc.Encode(p.toJSON(ctx, &evs[i])); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// tailStart returns the cursor before the last n readable events (of types,
-// when set) of the global log.
-func tailStart(ctx context.Context, pool *pgxpool.Pool, n int, types []string) (eventstore.Cursor, error) {
-	if n <= 0 {
+	var cursors []eventstore.Cursor
+	for rows.Next() {
 		var tx string
 		var pos int64
-		err := pool.QueryRow(ctx, `SELECT COALESCE(max(tx_id)::text, '0'), COALESCE(max(position), 0) FROM events
-			WHERE tx_id = (SELECT max(tx_id) FROM events WHERE tx_id < eventstore_horizon())`).Scan(&tx, &pos)
+		if err := rows.Scan(&tx, &pos); err != nil {
+			rows.Close()
+			return start, head, false, fmt.Errorf("tail window: %w", err)
+		}
+		c, err := eventstore.ParseCursor(tx + ":" + fmt.Sprint(pos))
 		if err != nil {
-			return eventstore.Start, fmt.Errorf("log head: %w", err)
+			rows.Close()
+			return start, head, false, err
 		}
-		return eventstore.ParseCursor(tx + ":" + fmt.Sprint(pos))
+		cursors = append(cursors, c)
 	}
-	var tx *string
-	var pos *int64
-	err := pool.QueryRow(ctx, `SELECT tx_id::text, position FROM events
-		WHERE tx_id < eventstore_horizon() AND ($2::text[] IS NULL OR event_type = ANY ($2::text[]))
-		ORDER BY tx_id DESC, position DESC OFFSET $1 LIMIT 1`, n, nilIfEmpty(types)).Scan(&tx, &pos)
-	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return eventstore.Start, nil // fewer than n events: from the start
-		}
-		return eventstore.Start, fmt.Errorf("tail start: %w", err)
+	if err := rows.Err(); err != nil {
+		return start, head, false, fmt.Errorf("tail window: %w", err)
 	}
-	return eventstore.ParseCursor(*tx + ":" + fmt.Sprint(*pos))
+	if len(cursors) == 0 {
+		return eventstore.Start, eventstore.Start, false, nil
+	}
+	head, start = cursors[0], eventstore.Start
+	if len(cursors) == max(n, 0)+1 {
+		start = cursors[len(cursors)-1] // fewer: from the start
+	}
+	return start, head, true, nil
 }
 
 func nilIfEmpty(s []string) []string {
@@ -322,4 +225,15 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+// decodeFlags adds --registry, --raw and -o (default json) and returns the
+// printer they describe.
+func decodeFlags(cmd *cobra.Command) func(*eventstore.Store, io.Writer) (*printer, error) {
+	regURL := clikit.Registry(cmd)
+	raw := cmd.Flags().Bool("raw", false, "data as written (the writer schema), not resolved to the latest registered schema")
+	output := clikit.Output(cmd, clikit.JSON)
+	return func(store *eventstore.Store, out io.Writer) (*printer, error) {
+		return newPrinter(store, *regURL, *raw, out, *output)
+	}
 }

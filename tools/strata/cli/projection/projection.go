@@ -8,13 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stratahq/strata/eventstore"
-	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/projection"
-	"github.com/stratahq/strata/serde"
-	projector "github.com/stratahq/strata/services/projector/service"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
-	"github.com/stratahq/strata/upcasters"
 )
 
 // Command is `strata projection status|rebuild`.
@@ -31,8 +26,11 @@ func statusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "per projection: position, lag, events applied, streams, failures, last error",
-		Long: `Per projection: global position applied, lag (events in the store beyond it),
-events applied, streams tracked, failed attempts and the last error.`,
+		Long: `Per projection that has run against the database (the projector records
+each one's name and event types in read.projection_status): the global
+position applied, lag (events of its types in the store beyond it; "-" when
+its types are not recorded), events applied, streams tracked, failed attempts
+and the last error.`,
 		Args: clikit.NoArgs,
 	}
 	dbURL := clikit.DatabaseURL(cmd)
@@ -46,82 +44,47 @@ events applied, streams tracked, failed attempts and the last error.`,
 			return err
 		}
 		defer pool.Close()
-		runner := projection.NewRunner(pool, projector.Projections()...)
-		sts, err := runner.Status(ctx)
+		sts, err := projection.StatusAll(ctx, pool)
 		if err != nil {
 			return err
 		}
 		l := clikit.NewLister(cmd.OutOrStdout(), *output, "PROJECTION", "POSITION", "LAG", "APPLIED", "STREAMS", "FAILURES", "LAST EVENT", "REBUILT", "LAST ERROR")
 		for _, s := range sts {
-			_ = l.Row(toJSON(s), s.Name, s.Position, s.Lag, s.Applied, s.Streams, s.Failures, when(s.LastEventAt), when(s.RebuiltAt), s.LastError)
+			_ = l.Row(toJSON(s), s.Name, s.Position, lag(s.Lag), s.Applied, s.Streams, s.Failures, when(s.LastEventAt), when(s.RebuiltAt), s.LastError)
 		}
 		return l.Flush()
 	}
 	return cmd
 }
 
+// rebuildHelp says where rebuilds run: the strata CLI has no projection code.
+const rebuildHelp = `A rebuild replays the event store through the projection's Go code, which
+lives in your projector binary, not in strata. Run your projector's rebuild
+subcommand, which projection.RebuildMain provides in one call from main:
+
+    projector rebuild NAME [--database-url URL] [--batch N]
+
+(the example shop: go run ./services/projector rebuild order_summaries).
+strata projection status shows every projection's position and lag.`
+
 func rebuildCommand() *cobra.Command {
-	cmd := &cobra.Command{
+	return &cobra.Command{
 		Use:   "rebuild NAME",
-		Short: "replay a projection's events into shadow tables and swap them in",
-		Long: `Replays every event of the projection's types from the event store (decoded
-with the writer schema and upcast) into shadow tables, printing progress, then
-swaps them in with one transaction (renames): readers see the old tables until
-the commit and the complete new ones after it. The projector may keep running
-meanwhile. Projections: order_summaries, daily_sales.`,
-		Args: clikit.ExactArgs(1, "name the projection"),
+		Short: "explains how to rebuild: with your projector binary's rebuild subcommand",
+		Long:  rebuildHelp,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return clikit.Usagef("strata cannot rebuild a projection itself.\n\n%s", rebuildHelp)
+		},
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 	}
-	dbURL := clikit.DatabaseURL(cmd)
-	timeout := clikit.Timeout(cmd, 30*time.Minute)
-	batch := cmd.Flags().Int("batch", 500, "events per read and per transaction")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		name := args[0]
-		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
-		defer cancel()
-		pool, err := clikit.Connect(ctx, *dbURL)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		runner := projection.NewRunner(pool, projector.Projections()...)
-		if _, err := runner.Projection(name); err != nil {
-			return &clikit.UsageError{Err: err}
-		}
-		if _, err := eventstore.Migrate(ctx, pool); err != nil {
-			return err
-		}
-		store, err := eventstore.New(pool, eventstore.Config{})
-		if err != nil {
-			return err
-		}
-		types, err := serde.NewRegistry(events.Types()...)
-		if err != nil {
-			return err
-		}
-		up, err := upcasters.New(types, upcasters.Chains()...)
-		if err != nil {
-			return err
-		}
-		out := cmd.OutOrStdout()
-		last := time.Time{}
-		prog, err := runner.Rebuild(ctx, store, up, name, projection.RebuildOptions{BatchSize: *batch, Progress: func(p projection.Progress) {
-			if p.Phase == "replay" && time.Since(last) < 500*time.Millisecond && p.Done < p.Total {
-				return
-			}
-			last = time.Now()
-			pct := 100.0
-			if p.Total > 0 {
-				pct = 100 * float64(p.Done) / float64(p.Total)
-			}
-			fmt.Fprintf(out, "%s: %-8s %d/%d events (%.0f%%), position %d, %s\n", p.Projection, p.Phase, p.Done, p.Total, pct, p.Position, p.Elapsed.Round(time.Millisecond))
-		}})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "rebuilt %s from %d events (%d applied) in %s; swapped in atomically\n", name, prog.Done, prog.Applied, prog.Elapsed.Round(time.Millisecond))
-		return nil
+}
+
+func lag(n int64) string {
+	if n < 0 {
+		return "-"
 	}
-	return cmd
+	return fmt.Sprint(n)
 }
 
 func when(t time.Time) string {
@@ -135,7 +98,7 @@ func when(t time.Time) string {
 type statusJSON struct {
 	Name        string     `json:"projection"`
 	Position    int64      `json:"position"`
-	Lag         int64      `json:"lag"`
+	Lag         *int64     `json:"lag"` // null: unknown
 	Applied     int64      `json:"applied"`
 	Streams     int64      `json:"streams"`
 	Failures    int64      `json:"failures"`
@@ -153,6 +116,10 @@ func toJSON(s projection.Status) statusJSON {
 		t = t.UTC()
 		return &t
 	}
-	return statusJSON{Name: s.Name, Position: s.Position, Lag: s.Lag, Applied: s.Applied, Streams: s.Streams,
+	var lag *int64
+	if s.Lag >= 0 {
+		lag = &s.Lag
+	}
+	return statusJSON{Name: s.Name, Position: s.Position, Lag: lag, Applied: s.Applied, Streams: s.Streams,
 		Failures: s.Failures, LastError: s.LastError, LastErrorAt: opt(s.LastErrorAt), LastEventAt: opt(s.LastEventAt), RebuiltAt: opt(s.RebuiltAt)}
 }

@@ -31,17 +31,17 @@ idempotent producer (acks=all). The checkpoint is stored in PostgreSQL after
 Kafka acknowledges. Instances with the same --name share one lease: one relays,
 the others wait and take over. Runs until interrupted.
 
-Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
-KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
-Topics it creates: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
-KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).
-
 Writer schemas are registered at deploy (strata schema register); the relay
 only looks them up, unless --register-schemas (development). An event type
 whose schema the registry refuses, or lacks, is logged with its subject and
 the registry's reason and waits (asked again every 15s) with the later events
 of its streams; everything else keeps flowing. Registry credentials and TLS:
-SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry.md).`,
+SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry.md).
+
+Kafka settings: KAFKA_BROKERS, KAFKA_CONFIG_FILE (properties file),
+KAFKA_CONFIG_<NAME> (e.g. KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL), then -X.
+Topics it creates: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR,
+KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 		Args: clikit.NoArgs,
 	}
 	f := cmd.Flags()
@@ -50,7 +50,7 @@ SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry
 	kafka := clikit.KafkaFlags(cmd)
 	name := f.String("name", "default", "relay name (checkpoint and lease)")
 	register := f.Bool("register-schemas", os.Getenv("RELAY_REGISTER_SCHEMAS") == "true",
-		"register writer schemas the registry lacks (development; default $RELAY_REGISTER_SCHEMAS=true; deployments run strata schema register)")
+		"register writer schemas the registry lacks (development; env RELAY_REGISTER_SCHEMAS=true; deployments run strata schema register)")
 	batch := f.Int("batch", 0, "events per log read (0: default 2000)")
 	inflight := f.Int("max-in-flight", 0, "unacknowledged events at most (0: default 50000)")
 	progress := f.Duration("progress", 2*time.Second, "print progress this often (0: never)")
@@ -104,7 +104,7 @@ SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_TLS_CA, ... (docs/registry
 		}
 		reg, err := client.ForURL(*regURL)
 		if err != nil {
-			return clikit.Exit(clikit.ExitUsage, err)
+			return clikit.Usagef("%v", err)
 		}
 		cfg := messaging.RelayConfig{
 			Name: *name, Log: log, DB: pool, Registry: reg, RegisterSchemas: *register,

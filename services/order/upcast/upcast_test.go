@@ -1,4 +1,4 @@
-package upcasters_test
+package upcast_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -127,8 +128,8 @@ func mustParse(t testing.TB, js string) avro.Schema {
 // expected current value. A version without a fixture, or whose fixture does
 // not reach the current type, fails.
 func TestGoldenFixtures(t *testing.T) {
-	reg, up := setup(t, upcasters.Chains()...)
-	for _, ch := range upcasters.Chains() {
+	reg, up := setup(t, upcast.Chains()...)
+	for _, ch := range upcast.Chains() {
 		cur, _ := reg.ByName(ch.EventType)
 		schemas := map[int]string{}
 		for _, v := range ch.Versions {
@@ -205,7 +206,7 @@ func fixturePayload(t *testing.T, reg *serde.Registry, path, eventType string, n
 // of a chain, or differs from the chain's text.
 func TestHistoryFilesAreChained(t *testing.T) {
 	chained := map[string]string{}
-	for _, ch := range upcasters.Chains() {
+	for _, ch := range upcast.Chains() {
 		for _, v := range ch.Versions {
 			chained[filepath.Join("history", ch.EventType, fmt.Sprintf("v%d.avsc", v.Version))] = v.Schema
 		}
@@ -235,7 +236,7 @@ func TestHistoryFilesAreChained(t *testing.T) {
 }
 
 func TestCurrentSchemaFastPath(t *testing.T) {
-	reg, up := setup(t, upcasters.Chains()...)
+	reg, up := setup(t, upcast.Chains()...)
 	in := &order.OrderShipped{OrderID: "o-1", Carrier: "cj", TrackingNumber: "t-1", ShippedAt: time.UnixMilli(1_700_000_000_000).UTC()}
 	typ, body, err := reg.Encode(in)
 	if err != nil {
@@ -255,7 +256,7 @@ func TestCurrentSchemaFastPath(t *testing.T) {
 	if s, ok := up.WriterSchema(typ.Fingerprint); !ok || s.Fingerprint() != typ.Fingerprint {
 		t.Fatal("WriterSchema(current) not found")
 	}
-	v1 := mustParse(t, upcasters.OrderPlaced().Versions[0].Schema)
+	v1 := mustParse(t, upcast.OrderPlaced().Versions[0].Schema)
 	if s, ok := up.WriterSchema(v1.Fingerprint()); !ok || s.Fingerprint() != v1.Fingerprint() {
 		t.Fatal("WriterSchema(OrderPlaced v1) not found")
 	}
@@ -335,7 +336,7 @@ func TestStructuralEvolution(t *testing.T) {
 func TestNoPath(t *testing.T) {
 	t.Run("historical version without its chain", func(t *testing.T) {
 		_, up := setup(t) // no chains: OrderPlaced v1 is unknown, and double -> long does not resolve
-		v1 := mustParse(t, upcasters.OrderPlaced().Versions[0].Schema)
+		v1 := mustParse(t, upcast.OrderPlaced().Versions[0].Schema)
 		payload, err := os.ReadFile("testdata/shop.order.OrderPlaced/v1.avro")
 		if err != nil {
 			t.Fatal(err)
@@ -347,14 +348,14 @@ func TestNoPath(t *testing.T) {
 		}
 	})
 	t.Run("incompatible writer", func(t *testing.T) {
-		_, up := setup(t, upcasters.Chains()...)
+		_, up := setup(t, upcast.Chains()...)
 		w := mustParse(t, `{"type":"record","name":"shop.order.OrderShipped","fields":[{"name":"order_id","type":"int"}]}`)
 		if _, err := up.Decode("shop.order.OrderShipped", w, []byte{2}); !errors.Is(err, upcasters.ErrNoUpcastPath) {
 			t.Fatalf("err = %v, want ErrNoUpcastPath", err)
 		}
 	})
 	t.Run("failing semantic step", func(t *testing.T) {
-		chain := upcasters.OrderPlaced()
+		chain := upcast.OrderPlaced()
 		chain.Versions[0].Up = func(map[string]any) (map[string]any, error) { return nil, errors.New("boom") }
 		_, up := setup(t, chain)
 		v1 := mustParse(t, chain.Versions[0].Schema)
@@ -364,7 +365,7 @@ func TestNoPath(t *testing.T) {
 		}
 	})
 	t.Run("semantic step leaving the wrong shape", func(t *testing.T) {
-		chain := upcasters.OrderPlaced()
+		chain := upcast.OrderPlaced()
 		chain.Versions[0].Up = func(rec map[string]any) (map[string]any, error) { return rec, nil } // doubles stay doubles
 		_, up := setup(t, chain)
 		v1 := mustParse(t, chain.Versions[0].Schema)
@@ -381,7 +382,7 @@ func TestNewRejectsBadChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	placed, _ := reg.ByName("shop.order.OrderPlaced")
-	v1 := upcasters.OrderPlaced().Versions[0]
+	v1 := upcast.OrderPlaced().Versions[0]
 	noUp := v1
 	noUp.Up = nil
 	v3 := v1
@@ -389,7 +390,7 @@ func TestNewRejectsBadChains(t *testing.T) {
 	cases := map[string][]upcasters.Chain{
 		"unknown type":                          {{EventType: "shop.order.Nope", Versions: []upcasters.Version{v1}}},
 		"no versions":                           {{EventType: "shop.order.OrderPlaced"}},
-		"two chains":                            {upcasters.OrderPlaced(), upcasters.OrderPlaced()},
+		"two chains":                            {upcast.OrderPlaced(), upcast.OrderPlaced()},
 		"gap in versions":                       {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{v1, v3}}},
 		"current schema as a step":              {{EventType: "shop.order.OrderPlaced", Versions: []upcasters.Version{{Version: 1, Schema: placed.JSON}}}},
 		"wrong name":                            {{EventType: "shop.order.OrderShipped", Versions: []upcasters.Version{v1}}},
@@ -410,8 +411,8 @@ func TestNewRejectsBadChains(t *testing.T) {
 }
 
 func TestConcurrentDecode(t *testing.T) {
-	reg, up := setup(t, upcasters.Chains()...)
-	v1 := mustParse(t, upcasters.OrderPlaced().Versions[0].Schema)
+	reg, up := setup(t, upcast.Chains()...)
+	v1 := mustParse(t, upcast.OrderPlaced().Versions[0].Schema)
 	payloadV1, err := os.ReadFile("testdata/shop.order.OrderPlaced/v1.avro")
 	if err != nil {
 		t.Fatal(err)
