@@ -185,6 +185,16 @@ step_demotwice() {
 	return $rc
 }
 
+# --- real-browser tests (issue 20) --------------------------------------------
+# ci/browser drives Debian's Chromium; install it when missing (idempotent),
+# before the Go tests, which fail under CI without it.
+STEPS=(chromium "${STEPS[@]}")
+
+step_chromium() {
+	# shellcheck source=ci/stack/common.sh
+	(source ci/stack/common.sh && need_chromium chromium)
+}
+
 # --- runner ------------------------------------------------------------------
 
 if [[ -n ${TEST_STEPS:-} ]]; then
