@@ -33,6 +33,21 @@ export PROJECTOR_METRICS_ADDR=${PROJECTOR_METRICS_ADDR:-127.0.0.1:9466}
 export PAYMENT_METRICS_ADDR=${PAYMENT_METRICS_ADDR:-127.0.0.1:9467}
 export INVENTORY_METRICS_ADDR=${INVENTORY_METRICS_ADDR:-127.0.0.1:9468}
 export SAGA_METRICS_ADDR=${SAGA_METRICS_ADDR:-127.0.0.1:9469}
+export SHOPWEB_ADDR=${SHOPWEB_ADDR:-127.0.0.1:8090}
+export CONSOLE_ADDR=${CONSOLE_ADDR:-127.0.0.1:8091}
+# The console's token, kept in .local/console.token (mode 600) so it survives
+# restarts; `make env` prints it with CONSOLE_ADDR. CONSOLE_ALLOW_WRITE=1 lets
+# the console replay, retry and rebuild (read-only otherwise).
+console_token() {
+	local f=$LOCAL/console.token
+	if [[ ! -s $f ]]; then
+		(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$f")
+	fi
+	cat "$f"
+}
+export CONSOLE_TOKEN=${CONSOLE_TOKEN:-$(console_token)}
+console_write=
+[[ ${CONSOLE_ALLOW_WRITE:-} == 1 ]] && console_write=--allow-write
 # The demo's declined card (tools/demo/sagas.go): the saga cancels its orders.
 export PAYMENT_DECLINE_CUSTOMERS=${PAYMENT_DECLINE_CUSTOMERS:-demo-declined}
 
@@ -44,6 +59,7 @@ BUILDS=(
 	"payment|./services/payment"
 	"inventory|./services/inventory"
 	"saga|./services/saga"
+	"shopweb|./services/shopweb"
 	"demo|./tools/demo"
 )
 
@@ -55,6 +71,8 @@ SERVICES=(
 	"payment|payment|--env-file $RUN/payment.env"
 	"inventory|inventory|--env-file $RUN/inventory.env"
 	"saga|saga|--env-file $RUN/saga.env"
+	"shopweb|shopweb|--env-file $RUN/shopweb.env"
+	"console|projector|console $console_write --env-file $RUN/console.env"
 )
 
 build() {

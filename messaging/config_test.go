@@ -84,3 +84,20 @@ func TestIsRetryable(t *testing.T) {
 		t.Error("messaging.ErrNotWireFormat is not serde's")
 	}
 }
+
+func TestDLQFilterAt(t *testing.T) {
+	d := messaging.DeadLetter{Key: "k", Partition: 1, Offset: 7}
+	for _, c := range []struct {
+		f    messaging.DLQFilter
+		want bool
+	}{
+		{messaging.DLQFilter{}, true},
+		{messaging.DLQFilter{At: []messaging.DLQPosition{{1, 7}}}, true},
+		{messaging.DLQFilter{At: []messaging.DLQPosition{{0, 7}, {1, 8}}}, false},
+		{messaging.DLQFilter{Key: "other", At: []messaging.DLQPosition{{1, 7}}}, false},
+	} {
+		if got := c.f.Match(d); got != c.want {
+			t.Errorf("%+v.Match = %v, want %v", c.f, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +61,15 @@ func ParseDeadLetter(m *kafka.Message) DeadLetter {
 
 // DLQFilter selects dead letters; zero fields select everything.
 type DLQFilter struct {
-	Key   string    // exact message key
-	Since time.Time // last failure at or after
+	Key   string        // exact message key
+	Since time.Time     // last failure at or after
+	At    []DLQPosition // only these messages (of the dead-letter topic)
+}
+
+// DLQPosition is one message's place in a dead-letter topic.
+type DLQPosition struct {
+	Partition int32
+	Offset    int64
 }
 
 // Match reports whether d passes the filter.
@@ -70,6 +78,9 @@ func (f DLQFilter) Match(d DeadLetter) bool {
 		return false
 	}
 	if !f.Since.IsZero() && d.LastFailure.Before(f.Since) {
+		return false
+	}
+	if len(f.At) > 0 && !slices.Contains(f.At, DLQPosition{d.Partition, d.Offset}) {
 		return false
 	}
 	return true

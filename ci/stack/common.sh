@@ -154,6 +154,14 @@ apt_install() {
 		fail "$who" "" "apt-get install $* failed"
 }
 
+# need_chromium COMPONENT: Debian's Chromium on PATH (installed when missing),
+# for the real-browser tests (ci/browser).
+need_chromium() {
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
+	apt_install "$1" chromium fonts-dejavu-core || return
+	command -v chromium >/dev/null 2>&1 || fail "$1" "" "chromium is still not on PATH after apt-get install"
+}
+
 # need_java COMPONENT: a Java 17+ runtime on PATH (installed when missing).
 need_java() {
 	if ! command -v java >/dev/null 2>&1; then

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/stratahq/strata/console"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
@@ -31,4 +32,20 @@ func Rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return projection.RebuildMain(ctx, args, stdout, stderr, dec, Projections()...)
+}
+
+// ConsoleOption gives the operator console (projector console) the shop's
+// event types, upcasters and projections, so it shows events as today's
+// types and rebuilds the read models.
+func ConsoleOption(cfg *console.Config) error {
+	types, err := serde.NewRegistry(events.Types()...)
+	if err != nil {
+		return err
+	}
+	up, err := upcasters.New(types, upcast.Chains()...)
+	if err != nil {
+		return err
+	}
+	cfg.Types, cfg.Upcaster, cfg.Projections = types, up, Projections()
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stratahq/strata/tools/strata/cli/archive"
 	"github.com/stratahq/strata/tools/strata/cli/backup"
 	"github.com/stratahq/strata/tools/strata/cli/clikit"
+	"github.com/stratahq/strata/tools/strata/cli/console"
 	"github.com/stratahq/strata/tools/strata/cli/consumers"
 	"github.com/stratahq/strata/tools/strata/cli/dev"
 	"github.com/stratahq/strata/tools/strata/cli/dlq"
@@ -54,6 +55,7 @@ input or an unreachable dependency.`,
 	root.AddCommand(
 		archive.Command(),
 		backup.Command(),
+		console.Command(),
 		consumers.Command(),
 		dev.Command(),
 		dlq.Command(),
