@@ -49,8 +49,8 @@
 // table, so the two queue and never deadlock), so no event is applied to a
 // table that is being replaced. The swap runs with lock_timeout and is
 // retried from the same position when it times out. Run rebuilds with a pool
-// of their own (the CLI does): live applies waiting for the swap hold their
-// connections. Status reports, per projection, the last applied global
+// of their own (RebuildMain, a process of its own, does): live applies
+// waiting for the swap hold their connections. Status reports, per projection, the last applied global
 // position, the lag in events behind the event store, events applied, streams
 // tracked, and failures with the last error; StatusAll reports the same for
 // every projection recorded in the database, without their code (strata
