@@ -5,7 +5,7 @@ GO    ?= go
 TOOLS := $(GO) tool -modfile=ci/tools/go.mod
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status env test generate bench demo run lint
+.PHONY: help up down status env test generate bench demo run lint soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,11 @@ env: ## print export lines for the running stack and services (CLUSTER=3: cluste
 
 test: up ## stack up, gofmt, go vet, then every test with -race against the real stack
 	@ci/test.sh
+
+soak: up ## the saga soak: 1,000 sagas over real Kafka with participants SIGKILLed at random (SOAK_N, SOAK_MINUTES)
+	@eval "$$(ci/stack.sh env | grep -E '^export (DATABASE_URL|KAFKA_BROKERS|SCHEMA_REGISTRY_URL|SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)=')" && \
+		CI=true STRATA_SAGA_SOAK_N=$${SOAK_N:-1000} STRATA_SAGA_SOAK_MINUTES=$${SOAK_MINUTES:-20} \
+		go test -count=1 -timeout 30m -run '^TestSagaSoak$$' -v ./services/saga/service/
 
 generate: ## strata generate: gen/ (Avro types, type registry, buf) and sqlc output from strata.yaml; deterministic
 	@ci/generate.sh

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -118,10 +120,107 @@ func Required(name string, kv ...string) []error {
 	return errs
 }
 
+// WriteEnvFile writes, when envFile is set, the export lines of env (pairs
+// of variable name and value) and of metricsVar set to metricsAddr. ci/run.sh
+// takes the file's appearance for the service being ready, so a consumer
+// service writes it only once its consumers have their partitions (see
+// RunConsumer). Errors start with "name: env file: ".
+func WriteEnvFile(name, envFile, metricsVar, metricsAddr string, env ...string) error {
+	if envFile == "" {
+		return nil
+	}
+	var b strings.Builder
+	for i := 0; i+1 < len(env); i += 2 {
+		fmt.Fprintf(&b, "export %s=%s\n", env[i], env[i+1])
+	}
+	fmt.Fprintf(&b, "export %s=%s\n", metricsVar, metricsAddr)
+	if err := os.WriteFile(envFile, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("%s: env file: %w", name, err)
+	}
+	return nil
+}
+
+// RunConsumer runs c until ctx ends and returns what its Run returns. Once
+// c has joined its group and holds its first assignment, it calls ready
+// (write the env file, report SERVING); an error from ready stops c and is
+// returned.
+func RunConsumer(ctx context.Context, c *messaging.Consumer, ready func() error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	select {
+	case <-c.Ready():
+		if err := ready(); err != nil {
+			cancel()
+			<-done
+			return err
+		}
+	case err := <-done:
+		return err
+	}
+	return <-done
+}
+
+// ServeUntilDone is the main loop of a service with a server and a
+// consumer started by the caller: it calls ready once c holds its first
+// assignment, then waits until ctx ends (nil), the server fails (the error
+// from serveErr) or the consumer stops (its Run's result from consumerDone,
+// which is put back for AwaitConsumer). A nil c is ready at once.
+func ServeUntilDone(ctx context.Context, c *messaging.Consumer, serveErr <-chan error, consumerDone chan error, ready func() error) error {
+	var readyc <-chan struct{} = closed
+	if c != nil {
+		readyc = c.Ready()
+	}
+	for {
+		select {
+		case <-readyc:
+			readyc = nil
+			if err := ready(); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return nil
+		case err := <-serveErr:
+			return err
+		case err := <-consumerDone:
+			consumerDone <- err // buffered: for AwaitConsumer
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("Run returned")
+			}
+			return fmt.Errorf("consumer stopped: %w", err)
+		}
+	}
+}
+
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// consumerStopWait bounds AwaitConsumer (ci/run.sh stop sends SIGKILL 20 s
+// after SIGTERM).
+const consumerStopWait = 18 * time.Second
+
+// AwaitConsumer waits until the consumer's Run has returned (its handlers
+// finished, its offsets committed and the group left, so that the next
+// instance is assigned at once instead of after session.timeout.ms), at most
+// consumerStopWait.
+func AwaitConsumer(log *slog.Logger, name string, done <-chan error) {
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(consumerStopWait):
+		log.Warn(name+": consumer did not stop in time; exiting before it left its group", "waited", consumerStopWait)
+	}
+}
+
 // ServeMetrics serves reg at /metrics on addr, unless serve is false (the
-// caller gave the service its registry) or addr is "" or "off". Then, when
-// envFile is set, it writes there the export lines of env (pairs of variable
-// name and value) and of metricsVar set to the bound address. It returns the
+// caller gave the service its registry) or addr is "" or "off". Then it
+// writes the env file (WriteEnvFile) with metricsVar set to the bound address;
+// consumer services pass envFile "" and write it once they are ready. It returns the
 // bound address ("" when not serving) and a function that stops the server.
 // Errors of the env file start with "name: env file: ".
 func ServeMetrics(name, addr string, reg prometheus.Gatherer, serve bool, envFile, metricsVar string, env ...string) (string, func(context.Context) error, error) {
@@ -133,16 +232,9 @@ func ServeMetrics(name, addr string, reg prometheus.Gatherer, serve bool, envFil
 		}
 		bound, stop = ms.Addr().String(), ms.Close
 	}
-	if envFile != "" {
-		var b strings.Builder
-		for i := 0; i+1 < len(env); i += 2 {
-			fmt.Fprintf(&b, "export %s=%s\n", env[i], env[i+1])
-		}
-		fmt.Fprintf(&b, "export %s=%s\n", metricsVar, bound)
-		if err := os.WriteFile(envFile, []byte(b.String()), 0o644); err != nil {
-			stop(context.Background()) //nolint:errcheck
-			return "", nil, fmt.Errorf("%s: env file: %w", name, err)
-		}
+	if err := WriteEnvFile(name, envFile, metricsVar, bound, env...); err != nil {
+		stop(context.Background()) //nolint:errcheck
+		return "", nil, err
 	}
 	return bound, stop, nil
 }

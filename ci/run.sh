@@ -106,10 +106,11 @@ start_one() {
 }
 
 # wait_ready NAME: the process stays alive and, if it writes an env file, has
-# written it (it does so once it listens).
+# written it (it does so once it listens and its consumer, if any, holds its
+# partitions: a consumer service is not ready before it consumes).
 wait_ready() {
 	local name=$1 want_env=$2 i
-	for ((i = 0; i < 120; i++)); do
+	for ((i = 0; i < 240; i++)); do
 		if ! running "$name" >/dev/null; then
 			say "$name" "FAILED: exited; last log lines:"
 			tail -n 20 "$LOG/$name.log" >&2
@@ -120,7 +121,7 @@ wait_ready() {
 		fi
 		sleep 0.25
 	done
-	say "$name" "FAILED: not ready after 30s (log $LOG/$name.log)"
+	say "$name" "FAILED: not ready after 60s (log $LOG/$name.log; a consumer service waits for its group: \`strata consumers lag --group G\`)"
 	return 1
 }
 

@@ -106,6 +106,19 @@ step_schema() {
 	SCHEMA_CHECK_AGAINST=$against ci/schema-check.sh
 }
 
+# --- stored writer schemas (issue 16) ------------------------------------------
+# Every writer schema in the demo's database (DATABASE_URL: what make run and
+# make demo write to) and every registry version of the project's subjects
+# must reach today's Go type by a path the subjects file declares. Run after
+# the Go tests, which leave their own databases alone (TestSchemaVerifyDatabase
+# proves that an undeclared writer schema fails this step).
+STEPS+=(verify)
+
+step_verify() {
+	"$GO" run ./tools/strata schema verify --database-url "$DATABASE_URL" --registry "$SCHEMA_REGISTRY_URL" ||
+		{ echo "a stored writer schema has no declared path: declare it in schemas/subjects.yaml (docs/schema-evolution.md)"; return 1; }
+}
+
 # --- compat against Avro Java itself (issue 5) --------------------------------
 # Random and mutated schema pairs checked by package compat and by Apache Avro
 # Java's checker (fetched with Maven, as Kafka is): the verdicts must agree.
@@ -165,6 +178,21 @@ STEPS=(chromium "${STEPS[@]}")
 step_chromium() {
 	# shellcheck source=ci/stack/common.sh
 	(source ci/stack/common.sh && need_chromium chromium)
+}
+
+# --- demo, down, demo (issue 14) ---------------------------------------------
+# A new user's first session: `make demo`, `make down`, `make demo`, then
+# `ci/run.sh stop` and `make demo` again (ci/demo-twice.sh). It stops the
+# whole stack, so it runs last and brings the stack back up. About 4 minutes
+# warm (three 60-order demos, one stack restart, one binary build).
+STEPS+=(demotwice)
+
+step_demotwice() {
+	local rc=0
+	timeout 900 ci/demo-twice.sh -orders 60 -timeout 2m || rc=1
+	ci/stack.sh up >/dev/null || { echo "the stack did not come back after ci/demo-twice.sh"; return 1; }
+	((rc == 0)) || echo "ci/demo-twice.sh failed: a demo after a restart stalled (see its output above; logs in .local/log)"
+	return $rc
 }
 
 # --- runner ------------------------------------------------------------------

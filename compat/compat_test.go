@@ -169,8 +169,10 @@ func TestAmbiguousFieldAliasIsAnError(t *testing.T) {
 // TestSelfCompatibleProperty: every schema of the reference data reads
 // itself, both as the same parsed value and as two separate parses.
 func TestSelfCompatibleProperty(t *testing.T) {
-	ref := referenceDir(t)
-	pairs := load[[]pair](t, ref+"/pairs.json")
+	var pairs []pair
+	for _, ref := range corpora(t) {
+		pairs = append(pairs, load[[]pair](t, ref+"/pairs.json")...)
+	}
 	for _, p := range pairs {
 		for _, raw := range [][]byte{p.Reader, p.Writer} {
 			a, b := parse(t, raw), parse(t, raw)
@@ -262,5 +264,25 @@ func TestParseWithReferences(t *testing.T) {
 	}
 	if _, err := compat.ParseWithReferences(order, `{"type":"record"`); err == nil {
 		t.Fatal("bad reference: want an error")
+	}
+}
+
+func TestLevelCovers(t *testing.T) {
+	for _, c := range []struct {
+		l, o compat.Level
+		want bool
+	}{
+		{compat.BackwardTransitive, compat.Backward, true},
+		{compat.Backward, compat.BackwardTransitive, false},
+		{compat.FullTransitive, compat.ForwardTransitive, true},
+		{compat.Full, compat.BackwardTransitive, false},
+		{compat.None, compat.Backward, false},
+		{compat.Backward, compat.None, true},
+		{compat.Forward, compat.Backward, false},
+		{compat.Backward, compat.Backward, true},
+	} {
+		if got := c.l.Covers(c.o); got != c.want {
+			t.Errorf("%s.Covers(%s) = %v, want %v", c.l, c.o, got, c.want)
+		}
 	}
 }

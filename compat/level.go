@@ -57,3 +57,10 @@ func (l Level) forward() bool {
 func (l Level) Transitive() bool {
 	return l == BackwardTransitive || l == ForwardTransitive || l == FullTransitive
 }
+
+// Covers reports whether l checks at least everything o checks: lowering a
+// subject from o to a level that does not cover it lets through changes o
+// would refuse (BACKWARD_TRANSITIVE covers BACKWARD; NONE covers only NONE).
+func (l Level) Covers(o Level) bool {
+	return (l.backward() || !o.backward()) && (l.forward() || !o.forward()) && (l.Transitive() || !o.Transitive())
+}

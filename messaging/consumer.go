@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -149,6 +150,10 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	workers map[partKey]*worker
+
+	ready     chan struct{} // closed once the group gave this member its first assignment
+	readyOnce sync.Once
+	assigned  atomic.Int64 // partitions assigned now
 }
 
 type partKey struct {
@@ -163,8 +168,17 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	return &Consumer{cfg: cfg, writers: newWriterSchemas(cfg.Registry), workers: map[partKey]*worker{}}, nil
+	return &Consumer{cfg: cfg, writers: newWriterSchemas(cfg.Registry), workers: map[partKey]*worker{}, ready: make(chan struct{})}, nil
 }
+
+// Ready is closed once the consumer has joined its group and received its
+// first assignment (possibly empty, when the group has more members than
+// partitions): from then on it consumes. A service reports itself ready
+// (health SERVING, env file written) only after this.
+func (c *Consumer) Ready() <-chan struct{} { return c.ready }
+
+// Assigned returns how many partitions the consumer holds now.
+func (c *Consumer) Assigned() int { return int(c.assigned.Load()) }
 
 // Run consumes until ctx is done, then lets running handlers finish (at most
 // ShutdownTimeout), commits processed offsets, leaves the group and returns
@@ -195,6 +209,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 		"acks":                "all",
 		"go.delivery.reports": true,
 	})
+	if _, ok := cfg.Kafka["message.timeout.ms"]; !ok {
+		// A dead-letter write that Kafka cannot take reports failure after
+		// this and is tried again on the retry schedule (librdkafka's default
+		// is five minutes).
+		pm["message.timeout.ms"] = int(dlqDeliveryTimeout.Milliseconds())
+	}
 	dlq, err := kafka.NewProducer(&pm)
 	if err != nil {
 		kc.Close()
@@ -206,12 +226,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	defer dlq.Close()
 
-	// Handlers keep running through a graceful stop; their context is
-	// cancelled only when ShutdownTimeout passes.
-	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer hcancel()
-	run := &runState{c: c, kc: kc, dlq: dlq, hctx: hctx, hcancel: hcancel, paused: map[partKey]bool{}, committed: map[partKey]int64{}}
-	if err := EnsureTopics(ctx, cfg.Kafka, cfg.TopicSettings, cfg.Topics...); err != nil {
+	// Handlers keep running through a graceful stop; each worker's context
+	// is cancelled only when ShutdownTimeout passes while it is stopped.
+	run := &runState{c: c, kc: kc, dlq: dlq, base: context.WithoutCancel(ctx), paused: map[partKey]bool{}, committed: map[partKey]int64{}}
+	// The dead-letter topics are created with the topics, explicitly (with
+	// TopicSettings), never by the broker's auto-create on a first dead letter.
+	topics := append([]string(nil), cfg.Topics...)
+	for _, t := range cfg.Topics {
+		topics = append(topics, cfg.DLQTopic(t))
+	}
+	if err := EnsureTopics(ctx, cfg.Kafka, cfg.TopicSettings, topics...); err != nil {
 		kc.Close()
 		return fmt.Errorf("consumer %s: %w", cfg.Group, err)
 	}
@@ -222,6 +246,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	err = run.loop(ctx)
 	run.stopAll()
 	run.commit(true)
+	// Close leaves the group (a dynamic member sends LeaveGroup), so the
+	// next instance is assigned at once instead of after session.timeout.ms.
+	run.setAssigned(-1, false)
 	if cerr := kc.Close(); cerr != nil && err == nil {
 		cfg.Logger.Warn("consumer close", "group", cfg.Group, "err", cerr)
 	}
@@ -232,8 +259,7 @@ type runState struct {
 	c         *Consumer
 	kc        *kafka.Consumer
 	dlq       *kafka.Producer
-	hctx      context.Context // handler context: not cancelled by Run's ctx
-	hcancel   context.CancelFunc
+	base      context.Context // parent of the workers' handler contexts: not cancelled by Run's ctx
 	paused    map[partKey]bool
 	committed map[partKey]int64
 }
@@ -306,9 +332,10 @@ func (r *runState) worker(k partKey) *worker {
 	defer c.mu.Unlock()
 	w, ok := c.workers[k]
 	if !ok {
-		w = newWorker(c, r, k)
+		var ctx context.Context
+		w, ctx = newWorker(c, r, k)
 		c.workers[k] = w
-		go w.loop()
+		go w.loop(ctx)
 	}
 	return w
 }
@@ -327,10 +354,17 @@ func (r *runState) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		cfg.Logger.Info("consumer assigned", "group", cfg.Group, "partitions", len(e.Partitions))
+		var err error
 		if cooperative {
-			return kc.IncrementalAssign(e.Partitions)
+			err = kc.IncrementalAssign(e.Partitions)
+		} else {
+			err = kc.Assign(e.Partitions)
 		}
-		return kc.Assign(e.Partitions)
+		if err == nil {
+			r.setAssigned(len(e.Partitions), cooperative)
+			r.c.readyOnce.Do(func() { close(r.c.ready) })
+		}
+		return err
 	case kafka.RevokedPartitions:
 		cfg.Logger.Info("consumer revoked", "group", cfg.Group, "partitions", len(e.Partitions))
 		keys := make([]partKey, 0, len(e.Partitions))
@@ -343,12 +377,30 @@ func (r *runState) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 		if kc.AssignmentLost() {
 			cfg.Logger.Warn("consumer assignment lost; processed offsets may be committed by the next owner", "group", cfg.Group)
 		}
+		r.setAssigned(-len(e.Partitions), cooperative)
 		if cooperative {
 			return kc.IncrementalUnassign(e.Partitions)
 		}
 		return kc.Unassign()
 	}
 	return nil
+}
+
+// setAssigned records the assignment's size: n partitions more (cooperative,
+// n may be negative), or n in all (eager: a revoke takes all of them).
+func (r *runState) setAssigned(n int, cooperative bool) {
+	c := r.c
+	switch {
+	case cooperative:
+		c.assigned.Add(int64(n))
+	case n < 0:
+		c.assigned.Store(0)
+	default:
+		c.assigned.Store(int64(n))
+	}
+	if m := c.cfg.Metrics; m != nil && m.ConsumerAssigned != nil {
+		m.ConsumerAssigned.WithLabelValues(c.cfg.Group).Set(float64(c.assigned.Load()))
+	}
 }
 
 func (r *runState) stop(keys []partKey) {
@@ -383,13 +435,25 @@ func (r *runState) stopWorkers(ws []*worker) {
 	}
 	deadline := time.NewTimer(r.c.cfg.ShutdownTimeout)
 	defer deadline.Stop()
+	expired := false
 	for _, w := range ws {
-		select {
-		case <-w.done:
-		case <-deadline.C:
-			r.hcancel()
-			<-w.done
+		if !expired {
+			select {
+			case <-w.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
 		}
+		if w.stopped() {
+			continue
+		}
+		// Only this worker's handler is cancelled: the run and the other
+		// partitions' workers keep their contexts.
+		r.c.cfg.Logger.Warn("consumer handler outlived ShutdownTimeout; cancelling it", "group", r.c.cfg.Group,
+			"topic", w.k.topic, "partition", w.k.partition, "timeout", r.c.cfg.ShutdownTimeout)
+		w.cancel()
+		<-w.done
 	}
 }
 

@@ -241,6 +241,12 @@ const viewDDL = `CREATE TABLE IF NOT EXISTS order_view (
 	tracking text NOT NULL, version bigint NOT NULL)`
 
 func viewRouter(t testing.TB, types *serde.Registry) *messaging.Router {
+	return viewRouterAfter(types, nil)
+}
+
+// viewRouterAfter is viewRouter with after (when not nil) called inside each
+// OrderShipped handler once its write is done, before the commit.
+func viewRouterAfter(types *serde.Registry, after func(ctx context.Context, tx pgx.Tx, msg messaging.Envelope) error) *messaging.Router {
 	r := messaging.NewRouter(types)
 	messaging.Handle(r, func(ctx context.Context, tx pgx.Tx, msg messaging.Envelope, ev *order.OrderPlaced) error {
 		if msg.StreamVersion != 1 {
@@ -257,6 +263,9 @@ WHERE order_id = $1 AND version = $3 - 1`, ev.OrderID, ev.TrackingNumber, msg.St
 		}
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("order %s: version %d is not next", ev.OrderID, msg.StreamVersion)
+		}
+		if after != nil {
+			return after(ctx, tx, msg)
 		}
 		return nil
 	})

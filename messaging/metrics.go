@@ -17,11 +17,13 @@ type Metrics struct {
 	RelayHeldEvents     *prometheus.GaugeVec     // relay: events waiting behind writer schemas the registry refuses
 	RelaySchemaRefusals *prometheus.CounterVec   // relay: registry refusals of a writer schema, by subject
 	// Consumer.
-	ConsumerLag    *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
-	HandlerLatency *prometheus.HistogramVec // consumer: one handler attempt including its transaction
-	Handled        *prometheus.CounterVec   // consumer: messages finished, by outcome (handled, duplicate, skipped, dlq)
-	Retries        *prometheus.CounterVec   // consumer: handler attempts after the first
-	DLQ            *prometheus.CounterVec   // consumer: messages sent to the dead-letter topic, by kind
+	ConsumerLag      *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
+	HandlerLatency   *prometheus.HistogramVec // consumer: one handler attempt including its transaction
+	Handled          *prometheus.CounterVec   // consumer: messages finished, by outcome (handled, duplicate, skipped, dlq)
+	Retries          *prometheus.CounterVec   // consumer: handler attempts after the first
+	DLQ              *prometheus.CounterVec   // consumer: messages sent to the dead-letter topic, by kind
+	InfraFailures    *prometheus.CounterVec   // consumer: attempts failed by PostgreSQL, the registry or the commit (not the handler)
+	ConsumerAssigned *prometheus.GaugeVec     // consumer: partitions assigned to this member now
 }
 
 // NewMetrics creates the collectors, named strata_messaging_*.
@@ -55,13 +57,18 @@ func NewMetrics() *Metrics {
 			Name: "consumer_retries_total", Help: "Handler attempts after the first."}, []string{"group", "topic"}),
 		DLQ: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "consumer_dlq_total", Help: "Messages sent to the dead-letter topic, by poison kind."}, []string{"group", "topic", "kind"}),
+		InfraFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_infra_failures_total", Help: "Attempts failed by PostgreSQL, the schema registry or the commit (retried with backoff, never dead-lettered)."}, []string{"group", "topic"}),
+		ConsumerAssigned: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "consumer_assigned_partitions", Help: "Partitions assigned to this consumer now (0 until it has joined its group)."}, []string{"group"}),
 	}
 }
 
 // Collectors returns every collector, for a caller's own registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.RelayLagEvents, m.RelayLagSeconds, m.RelayProduced, m.RelayFailures,
-		m.ProduceLatency, m.CommitToAckLatency, m.RelayHeldEvents, m.RelaySchemaRefusals, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ}
+		m.ProduceLatency, m.CommitToAckLatency, m.RelayHeldEvents, m.RelaySchemaRefusals, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ,
+		m.InfraFailures, m.ConsumerAssigned}
 }
 
 // Register registers every collector with r.

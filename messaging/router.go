@@ -86,10 +86,18 @@ type handler func(ctx context.Context, tx pgx.Tx, msg Envelope, ev any) error
 // NewRouter and Handle before NewConsumer; it is not safe to add handlers
 // while a consumer runs.
 type Router struct {
-	types    *serde.Registry
-	handlers map[string]handler
-	errs     []error
+	types     *serde.Registry
+	handlers  map[string]handler
+	onFailure func(ctx context.Context, msg Envelope, err error)
+	errs      []error
 }
+
+// OnFailure sets fn to be called after each failed handler attempt, once
+// the attempt's transaction has rolled back and its connection is back in
+// the pool (so fn may write in a transaction of its own without waiting for
+// a second connection while the failed one holds the first). It is not
+// called for attempts cut short by a shutdown.
+func (r *Router) OnFailure(fn func(ctx context.Context, msg Envelope, err error)) { r.onFailure = fn }
 
 // NewRouter returns an empty router resolving Go types through types.
 func NewRouter(types *serde.Registry) *Router {

@@ -123,5 +123,37 @@ func EnsureTopics(ctx context.Context, kc KafkaConfig, s TopicSettings, topics .
 			errs = append(errs, fmt.Errorf("create topic %s (%+v): %w", r.Topic, s, r.Error))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return awaitTopics(ctx, a, topics)
+}
+
+// awaitTopics waits until the broker's metadata lists every topic with its
+// partitions. A consumer that subscribes to a topic created a moment ago
+// and not yet in the metadata it gets would see the topic only at its next
+// metadata refresh (topic.metadata.refresh.interval.ms, five minutes by
+// default): on a fresh stack its service would look up and consume nothing.
+func awaitTopics(ctx context.Context, a *kafka.AdminClient, topics []string) error {
+	for {
+		md, err := a.GetMetadata(nil, true, timeoutMs(ctx, 5*time.Second))
+		missing := ""
+		if err == nil {
+			for _, t := range topics {
+				tm, ok := md.Topics[t]
+				if !ok || tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
+					missing = t
+					break
+				}
+			}
+			if missing == "" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ensure topics: %s not in the broker's metadata: %w", missing, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

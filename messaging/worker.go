@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stratahq/strata/serde"
 )
@@ -30,6 +33,10 @@ type worker struct {
 	stopCh   chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	// cancel ends this worker's handler context (its own, so that a handler
+	// that outlives ShutdownTimeout is cancelled without touching the run or
+	// other partitions).
+	cancel context.CancelFunc
 
 	// Owned by the worker goroutine.
 	track   []*item          // unfinished and finished items in offset order
@@ -53,19 +60,31 @@ type lane struct {
 	head     *item
 	backlog  []*item
 	attempts int // failed handler attempts of head
-	first    time.Time
-	last     time.Time
-	lastErr  error
-	kind     PoisonKind // non-empty once head is to be dead-lettered
-	nextAt   time.Time
-	delay    time.Duration
+	infra    int // consecutive infrastructure failures of head (not counted against MaxAttempts)
+	// dlq receives the result of head's dead-letter write while it is in
+	// flight (nil otherwise): the worker goes on with other keys meanwhile.
+	dlq     chan error
+	first   time.Time
+	last    time.Time
+	lastErr error
+	kind    PoisonKind // non-empty once head is to be dead-lettered
+	nextAt  time.Time
+	delay   time.Duration
 }
 
-func newWorker(c *Consumer, run *runState, k partKey) *worker {
-	w := &worker{c: c, run: run, k: k, notify: make(chan struct{}, 1),
+func newWorker(c *Consumer, run *runState, k partKey) (*worker, context.Context) {
+	ctx, cancel := context.WithCancel(run.base)
+	w := &worker{c: c, run: run, k: k, notify: make(chan struct{}, 1), cancel: cancel,
 		stopCh: make(chan struct{}), done: make(chan struct{}), lanes: map[string]*lane{}, nextPos: -1}
 	w.pos.Store(-1)
-	return w
+	return w, ctx
+}
+
+func (w *worker) poke() {
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
 }
 
 func (w *worker) enqueue(m *kafka.Message) int {
@@ -100,13 +119,14 @@ func (w *worker) take() []*kafka.Message {
 	return q
 }
 
-func (w *worker) loop() {
+func (w *worker) loop(ctx context.Context) {
 	defer func() {
+		w.cancel()
 		w.isClosed.Store(true)
 		close(w.done)
 	}()
 	for !w.stopping() {
-		w.retryDue()
+		w.retryDue(ctx)
 		for _, m := range w.take() {
 			if w.stopping() {
 				return
@@ -117,7 +137,7 @@ func (w *worker) loop() {
 				l.backlog = append(l.backlog, it)
 				continue
 			}
-			w.attempt(it, nil)
+			w.attempt(ctx, it, nil)
 		}
 		w.wait()
 	}
@@ -145,6 +165,9 @@ func (w *worker) wait() {
 func (w *worker) nextDue() (time.Time, bool) {
 	var next time.Time
 	for _, l := range w.lanes {
+		if l.dlq != nil {
+			continue // its write's result pokes the worker
+		}
 		if next.IsZero() || l.nextAt.Before(next) {
 			next = l.nextAt
 		}
@@ -154,16 +177,23 @@ func (w *worker) nextDue() (time.Time, bool) {
 
 // retryDue retries every parked key whose time has come, then drains its
 // backlog in order while messages finish.
-func (w *worker) retryDue() {
+func (w *worker) retryDue(ctx context.Context) {
 	now := w.c.cfg.Now()
 	for key, l := range w.lanes {
 		if w.stopping() {
 			return
 		}
-		if l.nextAt.After(now) || w.lanes[key] != l {
+		if w.lanes[key] != l {
 			continue
 		}
-		if !w.attempt(l.head, l) {
+		if l.dlq != nil {
+			if len(l.dlq) == 0 {
+				continue // the dead-letter write is still in flight
+			}
+		} else if l.nextAt.After(now) {
+			continue
+		}
+		if !w.attempt(ctx, l.head, l) {
 			continue
 		}
 		for i, it := range l.backlog {
@@ -172,7 +202,7 @@ func (w *worker) retryDue() {
 				// pass it, so the next owner or run redelivers it.
 				return
 			}
-			if !w.attempt(it, nil) {
+			if !w.attempt(ctx, it, nil) {
 				nl := w.lanes[key]
 				nl.backlog = append(nl.backlog, l.backlog[i+1:]...)
 				break
@@ -185,7 +215,7 @@ func (w *worker) retryDue() {
 // returns true when the message is finished (handled, duplicate, skipped or
 // dead-lettered; its lane, if any, is then removed and the caller drains the
 // lane's backlog) and false when it is parked for a retry.
-func (w *worker) attempt(it *item, l *lane) bool {
+func (w *worker) attempt(ctx context.Context, it *item, l *lane) bool {
 	cfg := &w.c.cfg
 	if l != nil && l.kind != "" { // only the dead-letter write is left to do
 		return w.deadLetter(it, l)
@@ -197,7 +227,7 @@ func (w *worker) attempt(it *item, l *lane) bool {
 			cfg.Metrics.Retries.WithLabelValues(cfg.Group, w.k.topic).Inc()
 		}
 	}
-	out, err := w.c.process(w.run.hctx, it.m, attempt)
+	out, err := w.c.process(ctx, it.m, attempt)
 	now := cfg.Now()
 	switch out {
 	case outcomeHandled, outcomeDuplicate, outcomeSkipped:
@@ -212,6 +242,7 @@ func (w *worker) attempt(it *item, l *lane) bool {
 		w.lanes[l.key] = l
 	}
 	l.last, l.lastErr = now, err
+	var n int // failures the backoff grows with
 	switch out {
 	case outcomePoison:
 		l.kind = PoisonDecode
@@ -222,36 +253,71 @@ func (w *worker) attempt(it *item, l *lane) bool {
 		l.attempts++
 	case outcomeRetry:
 		l.attempts++
+		l.infra = 0
+		n = l.attempts
 		if !IsRetryable(err) || l.attempts >= cfg.MaxAttempts {
 			l.kind = PoisonHandler
+		}
+	case outcomeInfra:
+		// PostgreSQL, the registry or the commit failed: not the message's
+		// fault, so never counted towards the dead-letter topic, but backed
+		// off like handler failures and reported at Warn once it repeats.
+		l.infra++
+		n = l.infra
+		if cfg.Metrics != nil && cfg.Metrics.InfraFailures != nil {
+			cfg.Metrics.InfraFailures.WithLabelValues(cfg.Group, w.k.topic).Inc()
 		}
 	}
 	if l.kind != "" {
 		return w.deadLetter(it, l)
 	}
-	l.delay = w.backoff(l)
+	l.delay = w.backoff(n)
 	l.nextAt = now.Add(l.delay)
-	cfg.Logger.Debug("consumer retry", "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
-		"offset", it.offset, "attempt", attempt, "in", l.delay, "err", err,
+	level := slog.LevelDebug
+	msg := "consumer retry"
+	if out == outcomeInfra && l.infra >= infraWarnAfter {
+		level, msg = slog.LevelWarn, "consumer infrastructure failure"
+	}
+	cfg.Logger.Log(ctx, level, msg, "group", cfg.Group, "topic", w.k.topic, "partition", w.k.partition,
+		"offset", it.offset, "attempt", attempt, "failures", n, "in", l.delay, "err", err,
 		"event_id", Header(it.m.Headers, HeaderEventID), "correlation_id", Header(it.m.Headers, HeaderCorrelationID))
 	return false
 }
 
-func (w *worker) backoff(l *lane) time.Duration {
+// infraWarnAfter is how many consecutive infrastructure failures of one
+// message are logged at Debug before they are logged at Warn.
+const infraWarnAfter = 3
+
+// backoff is the wait after the n-th consecutive failure: MinBackoff*2^(n-1)
+// at most MaxBackoff, with jitter.
+func (w *worker) backoff(n int) time.Duration {
 	cfg := &w.c.cfg
 	d := cfg.MinBackoff
-	for i := 1; i < l.attempts && d < cfg.MaxBackoff; i++ {
+	for i := 1; i < n && d < cfg.MaxBackoff; i++ {
 		d *= 2
 	}
 	d = min(d, cfg.MaxBackoff)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter: [d/2, d]
 }
 
-// deadLetter writes the message to the dead-letter topic; on failure it
-// schedules another try of the write.
+// deadLetter writes the message to the dead-letter topic without waiting
+// for the delivery report: the lane stays parked (its key's later messages
+// behind it, other keys going on) until the report arrives, then the message
+// is finished, or on failure the write is tried again after a backoff.
 func (w *worker) deadLetter(it *item, l *lane) bool {
 	cfg := &w.c.cfg
-	if err := w.c.publishDLQ(w.run, it.m, l); err != nil {
+	if l.dlq == nil {
+		l.dlq = make(chan error, 1)
+		if err := w.c.publishDLQ(w.run, it.m, l, w.poke); err != nil {
+			l.dlq <- err
+		}
+		if len(l.dlq) == 0 {
+			return false
+		}
+	}
+	err := <-l.dlq
+	l.dlq = nil
+	if err != nil {
 		cfg.Logger.Warn("consumer dead-letter write", "group", cfg.Group, "topic", w.k.topic, "err", err)
 		l.delay = min(max(2*l.delay, cfg.MinBackoff), cfg.MaxBackoff)
 		l.nextAt = cfg.Now().Add(l.delay)
@@ -383,18 +449,43 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, cfg.Group, env.EventID, env
 	if tag.RowsAffected() == 0 {
 		return outcomeDuplicate, nil
 	}
-	if err := h(ctx, tx, env, ev); err != nil {
-		return outcomeRetry, fmt.Errorf("%s event %s: %w: %w", eventType, env.EventID, ErrHandler, err)
+	if herr := h(ctx, tx, env, ev); herr != nil {
+		err := fmt.Errorf("%s event %s: %w: %w", eventType, env.EventID, ErrHandler, herr)
+		// Roll back before the failure hook runs: it may write (in its own
+		// transaction) and must not wait for a second pool connection while
+		// this one is held.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if f := cfg.Router.onFailure; f != nil && ctx.Err() == nil { // a shutdown is no failure
+			f(context.WithoutCancel(ctx), env, herr)
+		}
+		return outcomeRetry, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return outcomeRetry, fmt.Errorf("%s event %s commit: %w: %w", eventType, env.EventID, ErrHandler, err)
+		if isDataError(err) { // a deferred constraint the handler's writes broke
+			return outcomeRetry, fmt.Errorf("%s event %s commit: %w: %w", eventType, env.EventID, ErrHandler, err)
+		}
+		// The connection or the server failed: whether the commit took effect
+		// is unknown, and the processed marker decides on the next attempt.
+		return outcomeInfra, fmt.Errorf("%s event %s commit: %w", eventType, env.EventID, err)
 	}
 	return outcomeHandled, nil
 }
 
-// publishDLQ produces m, with dead-letter headers, to its dead-letter topic
-// and waits for the delivery report.
-func (c *Consumer) publishDLQ(r *runState, m *kafka.Message, l *lane) error {
+// isDataError reports whether err is PostgreSQL refusing the data (SQLSTATE
+// class 23, integrity constraint violation), which a retry cannot fix.
+func isDataError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.HasPrefix(pe.Code, "23")
+}
+
+// dlqDeliveryTimeout is the dead-letter producer's message.timeout.ms
+// unless the Kafka configuration sets it.
+const dlqDeliveryTimeout = 30 * time.Second
+
+// publishDLQ produces m, with dead-letter headers, to its dead-letter topic.
+// The delivery result is sent on l.dlq (and poke is called) when the report
+// arrives; an error returned here means nothing was produced.
+func (c *Consumer) publishDLQ(r *runState, m *kafka.Message, l *lane, poke func()) error {
 	cfg := &c.cfg
 	topic := cfg.DLQTopic(*m.TopicPartition.Topic)
 	errText := ""
@@ -421,15 +512,15 @@ func (c *Consumer) publishDLQ(r *runState, m *kafka.Message, l *lane) error {
 	if err != nil {
 		return fmt.Errorf("dead-letter %s: %w", topic, err)
 	}
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case ev := <-report:
-		if dm, ok := ev.(*kafka.Message); ok && dm.TopicPartition.Error != nil {
-			return fmt.Errorf("dead-letter %s: %w: %w", topic, ErrDelivery, dm.TopicPartition.Error)
+	result := l.dlq
+	go func() {
+		// The producer always reports (message.timeout.ms bounds it).
+		var err error
+		if dm, ok := (<-report).(*kafka.Message); ok && dm.TopicPartition.Error != nil {
+			err = fmt.Errorf("dead-letter %s: %w: %w", topic, ErrDelivery, dm.TopicPartition.Error)
 		}
-		return nil
-	case <-t.C:
-		return fmt.Errorf("dead-letter %s: no delivery report in 30s: %w", topic, ErrDelivery)
-	}
+		result <- err
+		poke()
+	}()
+	return nil
 }

@@ -289,3 +289,16 @@ func sortErrors(errs []error) {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
+
+// Open loads file, or when file is "" the project file found from the
+// working folder (Find).
+func Open(file string) (*Project, error) {
+	if file == "" {
+		found, err := Find(".")
+		if err != nil {
+			return nil, err
+		}
+		file = found
+	}
+	return Load(file)
+}

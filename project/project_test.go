@@ -216,3 +216,57 @@ subjects:
 		}
 	}
 }
+
+// A base commit's subjects file may have keys this version dropped.
+func TestParseSubjectsAt(t *testing.T) {
+	src := "default_level: BACKWARD\ntopic_prefix: events.\nsubjects:\n  a.b.C:\n    level: FULL\n"
+	if _, err := project.ParseSubjects("s.yaml", []byte(src)); err == nil {
+		t.Error("strict parse accepted topic_prefix")
+	}
+	s, err := project.ParseSubjectsAt("s.yaml", []byte(src))
+	if err != nil || s.Level("a.b.C") != compat.Full || s.Level("x") != compat.Backward {
+		t.Errorf("%v %+v", err, s)
+	}
+}
+
+func TestParseSubjectsHistory(t *testing.T) {
+	src := `subjects:
+  bank.ledger.Deposited:
+    level: BACKWARD_TRANSITIVE
+    history:
+      - version: 1
+        schema: ledger/history/v1.avsc
+        path: upcaster
+      - version: 2
+        schema: ledger/history/v2.avsc
+        path: resolution
+`
+	s, err := project.ParseSubjects("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Subjects["bank.ledger.Deposited"].History
+	if len(h) != 2 || h[0].Path != project.PathUpcaster || h[1].Version != 2 || h[1].Line != 8 {
+		t.Errorf("history = %+v", h)
+	}
+	bad := `subjects:
+  bank.ledger.Deposited:
+    history:
+      - version: 1
+        schema: /abs.avsc
+        path: magic
+      - version: 3
+        path: upcaster
+`
+	_, err = project.ParseSubjects("s.yaml", []byte(bad))
+	for _, want := range []string{
+		`s.yaml:6: subjects.bank.ledger.Deposited.history[0].path: "magic": want upcaster or resolution`,
+		`subjects.bank.ledger.Deposited.history[0].schema: "/abs.avsc": must be relative`,
+		`s.yaml:7: subjects.bank.ledger.Deposited.history[1].schema: missing`,
+		`s.yaml:7: subjects.bank.ledger.Deposited.history[1].version: 3 follows 1`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

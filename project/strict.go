@@ -37,6 +37,8 @@ type decoder struct {
 	errs  []error
 	lines map[string]int  // key path -> line of its value
 	bad   map[string]bool // key paths with a problem
+
+	skipUnknown bool // unknown keys are ignored (files of older commits)
 }
 
 func newDecoder(file string) *decoder {
@@ -129,6 +131,9 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]func(v *y
 			continue
 		}
 		fn, ok := fields[k.Value]
+		if !ok && d.skipUnknown {
+			continue
+		}
 		if !ok {
 			d.errorf(k.Line, key, "unknown key (want one of %s)", keyList(fields))
 			continue

@@ -34,7 +34,24 @@ type Subject struct {
 	Topic     string       // "" for the project's topic naming
 	Producers []string
 	Consumers []string
-	Line      int // line of the entry in the file
+	History   []HistoryVersion // declared older writer schemas, oldest first
+	Line      int              // line of the entry in the file
+}
+
+// Paths by which an older writer schema reaches the next version.
+const (
+	PathUpcaster   = "upcaster"   // a Go step (upcasters.Chain version with Up)
+	PathResolution = "resolution" // Avro schema resolution (defaults filled), accepted by package compat
+)
+
+// HistoryVersion declares an older writer schema of a subject and how data
+// written with it reaches the next version (the last one's next is the
+// current schema).
+type HistoryVersion struct {
+	Version int    // consecutive; the current schema is the last + 1
+	Schema  string // the version's self-contained schema file, relative to the project folder
+	Path    string // PathUpcaster or PathResolution
+	Line    int
 }
 
 // LoadSubjects reads the subjects file at file. A missing file gives every
@@ -54,8 +71,20 @@ func LoadSubjects(file string) (*Subjects, error) {
 // unknown keys, values of the wrong kind and unknown levels are errors, all
 // reported at once.
 func ParseSubjects(file string, data []byte) (*Subjects, error) {
+	return parseSubjects(file, data, false)
+}
+
+// ParseSubjectsAt parses the subjects file of an older commit (the gate's
+// base): keys this version does not know are skipped, bad values are still
+// errors.
+func ParseSubjectsAt(file string, data []byte) (*Subjects, error) {
+	return parseSubjects(file, data, true)
+}
+
+func parseSubjects(file string, data []byte, skipUnknown bool) (*Subjects, error) {
 	s := &Subjects{File: file, Subjects: map[string]Subject{}}
 	d := newDecoder(file)
+	d.skipUnknown = skipUnknown
 	root := d.document(data)
 	if root == nil {
 		return nil, d.err()
@@ -107,6 +136,9 @@ func ParseSubjects(file string, data []byte) (*Subjects, error) {
 						"topic":     d.str(&sub.Topic),
 						"producers": d.strings(&sub.Producers),
 						"consumers": d.strings(&sub.Consumers),
+						"history": func(n *yaml.Node, key string) {
+							sub.History = d.history(n, key)
+						},
 					}, nil)
 				}
 				s.Subjects[name] = sub
@@ -140,6 +172,12 @@ func (s *Subjects) HasLevel(subject string) bool {
 	return ok && sub.Level != ""
 }
 
+// Defines reports whether the file lists subject.
+func (s *Subjects) Defines(subject string) bool {
+	_, ok := s.Subjects[subject]
+	return ok
+}
+
 // Kind returns KindEvent or KindCommand for subject (KindEvent when unlisted).
 func (s *Subjects) Kind(subject string) string {
 	if sub, ok := s.Subjects[subject]; ok && sub.Kind != "" {
@@ -155,5 +193,52 @@ func (s *Subjects) Names() []string {
 		out = append(out, name)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// history decodes a subject's history: a list of {version, schema, path}.
+func (d *decoder) history(n *yaml.Node, key string) []HistoryVersion {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n.Line, key, "want a list of {version, schema, path}, got %s", kindName(n))
+		return nil
+	}
+	var out []HistoryVersion
+	for i, item := range n.Content {
+		item = deref(item)
+		ikey := fmt.Sprintf("%s[%d]", key, i)
+		h := HistoryVersion{Line: item.Line}
+		seen := map[string]bool{}
+		d.mapping(item, ikey, map[string]func(*yaml.Node, string){
+			"version": func(n *yaml.Node, k string) { seen["version"] = true; d.integer(&h.Version)(n, k) },
+			"schema":  func(n *yaml.Node, k string) { seen["schema"] = true; d.str(&h.Schema)(n, k) },
+			"path": func(n *yaml.Node, k string) {
+				seen["path"] = true
+				d.str(&h.Path)(n, k)
+				if h.Path != PathUpcaster && h.Path != PathResolution {
+					d.errorf(n.Line, k, "%q: want %s or %s", h.Path, PathUpcaster, PathResolution)
+				}
+			},
+		}, nil)
+		if item.Kind != yaml.MappingNode {
+			continue
+		}
+		for _, req := range []string{"version", "schema", "path"} {
+			if !seen[req] {
+				d.errorf(item.Line, ikey+"."+req, "missing")
+			}
+		}
+		if h.Schema != "" {
+			if err := checkRelPath(h.Schema); err != nil {
+				d.errorf(item.Line, ikey+".schema", "%q: %v", h.Schema, err)
+			}
+		}
+		if len(out) > 0 && h.Version != out[len(out)-1].Version+1 {
+			d.errorf(item.Line, ikey+".version", "%d follows %d: versions are consecutive, oldest first", h.Version, out[len(out)-1].Version)
+		}
+		if len(out) == 0 && h.Version < 1 {
+			d.errorf(item.Line, ikey+".version", "%d: versions start at 1 or later", h.Version)
+		}
+		out = append(out, h)
+	}
 	return out
 }

@@ -24,7 +24,11 @@
 // has a companion table <name>__streams(stream_id, version) updated in the same
 // transaction. Older versions (redeliveries, replays) are skipped; a gap (a
 // version beyond the next) is an error, ErrGap, because it means events
-// arrived out of order (the seed design's first incident). This works for any
+// arrived out of order (the seed design's first incident). "Next" follows
+// what the projection subscribes to: versions whose events are of types it
+// does not consume are passed over (the runner checks the event store's
+// events table in the same database), so a projection lists only the types it
+// needs. This works for any
 // table shape, also aggregates such as daily totals, and it survives a rebuild
 // because the companion table is rebuilt and swapped with the others. The
 // messaging consumer's processed-event marker sits on top of it.
@@ -41,8 +45,12 @@
 // one transaction catches up to the head of the log, renames the shadows over
 // the live tables and drops the old ones. Readers see the old tables until the
 // commit and the new ones after it; the swap takes an exclusive advisory lock
-// that the Runner's apply holds shared, so no event is applied to a table that
-// is being replaced. Status reports, per projection, the last applied global
+// that the Runner's apply holds shared (taken before the apply touches any
+// table, so the two queue and never deadlock), so no event is applied to a
+// table that is being replaced. The swap runs with lock_timeout and is
+// retried from the same position when it times out. Run rebuilds with a pool
+// of their own (the CLI does): live applies waiting for the swap hold their
+// connections. Status reports, per projection, the last applied global
 // position, the lag in events behind the event store, events applied, streams
 // tracked, and failures with the last error; StatusAll reports the same for
 // every projection recorded in the database, without their code (strata

@@ -2,12 +2,14 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/hamba/avro/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stratahq/strata/eventstore"
@@ -116,40 +118,25 @@ func (r *Runner) Rebuild(ctx context.Context, store *eventstore.Store, dec Decod
 			break
 		}
 	}
-	// Swap: exclusive lock (waits for in-flight live applies), catch up, rename.
+	// Swap: exclusive lock (waits for in-flight live applies, which take the
+	// shared lock before touching any table), catch up, rename. lock_timeout
+	// bounds the wait for the lock and for readers of the live tables (a
+	// queued RENAME would hold up every new reader behind it); a swap that
+	// times out is tried again from the same replay position, so a full
+	// replay is never thrown away for a busy moment.
 	rp.prog.Phase = "catch-up"
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := lockProjection(ctx, tx, name, true); err != nil {
-			return err
+	cursor, prog := rp.cursor, rp.prog
+	for attempt := 1; ; attempt++ {
+		err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error { return rp.swap(ctx, tx, opts) })
+		if err == nil || attempt >= swapAttempts || !isLockTimeout(err) || ctx.Err() != nil {
+			break
 		}
-		for {
-			n, err := rp.batchInto(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if n < opts.BatchSize {
-				break
-			}
+		rp.cursor, rp.prog = cursor, prog // the failed swap's catch-up rolled back
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 		}
-		live := liveTables(p)
-		for _, logical := range allTables(p) {
-			old := logical + "__old"
-			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualify(old)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `ALTER TABLE IF EXISTS `+live[logical]+` RENAME TO `+quote(old)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `ALTER TABLE `+shadow[logical]+` RENAME TO `+quote(logical)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualify(old)); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, `UPDATE read.projection_status SET rebuilt_at = now(), updated_at = now() WHERE name = $1`, name)
-		return err
-	})
+	}
 	if err != nil {
 		dropShadow()
 		return rp.prog, fmt.Errorf("rebuild %s: swap: %w", name, err)
@@ -157,6 +144,57 @@ func (r *Runner) Rebuild(ctx context.Context, store *eventstore.Store, dec Decod
 	rp.prog.Phase = "swapped"
 	report()
 	return rp.prog, nil
+}
+
+// swapAttempts is how many times a swap that hit lock_timeout is tried.
+const swapAttempts = 5
+
+// swapLockTimeout bounds each lock wait of the swap transaction.
+const swapLockTimeout = "3s"
+
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03" // lock_not_available
+}
+
+// swap takes the projection's exclusive lock, applies what was appended
+// since the replay and renames the shadow tables over the live ones.
+func (rp *replayer) swap(ctx context.Context, tx pgx.Tx, opts RebuildOptions) error {
+	p := rp.p
+	name := p.Name()
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+swapLockTimeout+`'`); err != nil {
+		return err
+	}
+	if err := lockProjection(ctx, tx, name, true); err != nil {
+		return err
+	}
+	for {
+		n, err := rp.batchInto(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if n < opts.BatchSize {
+			break
+		}
+	}
+	live, shadow := liveTables(p), rp.t
+	for _, logical := range allTables(p) {
+		old := logical + "__old"
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualify(old)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ALTER TABLE IF EXISTS `+live[logical]+` RENAME TO `+quote(old)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+shadow[logical]+` RENAME TO `+quote(logical)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualify(old)); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE read.projection_status SET rebuilt_at = now(), updated_at = now() WHERE name = $1`, name)
+	return err
 }
 
 // replayer reads the store in commit-safe order and applies to shadow tables.

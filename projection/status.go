@@ -59,11 +59,18 @@ func StatusAll(ctx context.Context, pool *pgxpool.Pool) ([]Status, error) {
 	if !exists {
 		return nil, nil // no projection ever ran here
 	}
-	// A status table from before event_types: add the column (idempotent).
-	if err := Migrate(ctx, pool); err != nil {
-		return nil, err
+	// A status table from before event_types (no runner of this version set
+	// up yet): names only, lag unknown. Status only reads.
+	cols := `name, event_types`
+	var hasTypes bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = 'read' AND table_name = 'projection_status' AND column_name = 'event_types')`).Scan(&hasTypes); err != nil {
+		return nil, fmt.Errorf("projection status: %w", err)
 	}
-	rows, err := pool.Query(ctx, `SELECT name, event_types FROM read.projection_status ORDER BY name`)
+	if !hasTypes {
+		cols = `name, NULL::text[]`
+	}
+	rows, err := pool.Query(ctx, `SELECT `+cols+` FROM read.projection_status ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("projection status: %w", err)
 	}

@@ -90,9 +90,10 @@ func Get(ctx context.Context, q Querier, id string) (Instance, []StepRecord, err
 	return inst, steps, nil
 }
 
-// Retry puts a PARKED saga back to compensating: its attempt count is reset
-// and a retry deadline due at once makes the next FireDue (in any running
-// orchestrator) send the failed compensation again. The request is written in
+// Retry puts a PARKED saga back to where it parked (compensating, or running
+// for a saga the engine refused mid-step): its attempt count is reset and a
+// retry deadline due at once makes the next FireDue (in any running
+// orchestrator) send the step's compensation (or action) again. The request is written in
 // the step log as an operator row.
 func Retry(ctx context.Context, db DB, id string, now time.Time) error {
 	tx, err := db.Begin(ctx)
@@ -107,7 +108,11 @@ func Retry(ctx context.Context, db DB, id string, now time.Time) error {
 	if inst.Status != StatusParked {
 		return fmt.Errorf("retry saga %s: status %s: %w", id, inst.Status, ErrNotParked)
 	}
-	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status='COMPENSATING', attempt=0, pending_seq=0, pending_cmd='',
+	// Resume where it parked: a saga refused while running sends its action
+	// again, any other sends its compensation again.
+	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET
+		status = CASE WHEN parked_from = 'RUNNING' THEN 'RUNNING' ELSE 'COMPENSATING' END, parked_from = '',
+		attempt=0, pending_seq=0, pending_cmd='',
 		reason=$3, version=version+1, updated_at=$4 WHERE id=$1 AND version=$2`,
 		id, inst.Version, "retry requested by an operator; was: "+inst.Reason, now)
 	if err != nil {
@@ -207,7 +212,7 @@ func Resolve(ctx context.Context, db DB, id string, as Status, note string, now 
 	if note != "" {
 		reason += ": " + note
 	}
-	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status=$3, pending_seq=0, pending_cmd='', reason=$4,
+	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status=$3, pending_seq=0, pending_cmd='', reason=$4, parked_from='', step_name='',
 		version=version+1, updated_at=$5 WHERE id=$1 AND version=$2`, id, inst.Version, string(as), reason+"; was: "+inst.Reason, now)
 	if err != nil {
 		return fmt.Errorf("resolve saga %s: %w", id, err)

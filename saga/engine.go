@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,7 +72,8 @@ func (c Config) Validate() error {
 type Engine struct {
 	db      DB
 	cfg     Config
-	defs    map[string]*Definition
+	defs    map[string]map[int]*Definition // type -> version -> definition
+	latest  map[string]*Definition         // type -> highest version: new instances start on it
 	metrics *Metrics
 	nudge   chan struct{}
 }
@@ -96,14 +98,24 @@ func New(db DB, cfg Config, defs ...*Definition) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := &Engine{db: db, cfg: cfg, defs: map[string]*Definition{}, nudge: make(chan struct{}, 1)}
+	e := &Engine{db: db, cfg: cfg, defs: map[string]map[int]*Definition{}, latest: map[string]*Definition{}, nudge: make(chan struct{}, 1)}
 	var errs []error
 	for _, d := range defs {
 		if err := d.Validate(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.defs[d.Type] = d
+		if e.defs[d.Type] == nil {
+			e.defs[d.Type] = map[int]*Definition{}
+		}
+		if e.defs[d.Type][d.version()] != nil {
+			errs = append(errs, fmt.Errorf("saga %s: version %d registered twice", d.Type, d.version()))
+			continue
+		}
+		e.defs[d.Type][d.version()] = d
+		if l := e.latest[d.Type]; l == nil || l.version() < d.version() {
+			e.latest[d.Type] = d
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -122,7 +134,8 @@ func (e *Engine) Metrics() *Metrics { return e.metrics }
 func (e *Engine) machine(d *Definition, nextSeq int) *machine {
 	return &machine{
 		def: d, now: e.cfg.Clock().UTC().Truncate(time.Microsecond),
-		maxAttempts: e.cfg.MaxCompensationAttempts, retryDelay: e.cfg.CompensationRetryDelay,
+		compRetry: RetryPolicy{MaxAttempts: e.cfg.MaxCompensationAttempts, InitialInterval: e.cfg.CompensationRetryDelay,
+			BackoffCoefficient: 2, MaxInterval: 100 * e.cfg.CompensationRetryDelay},
 		nextSeq: nextSeq,
 	}
 }
@@ -143,7 +156,7 @@ func (e *Engine) Start(ctx context.Context, sagaType, id string, data any) (bool
 // StartTx is Start inside the caller's transaction (e.g. the consumer
 // runtime's, so the processed-event marker commits with the saga).
 func (e *Engine) StartTx(ctx context.Context, tx pgx.Tx, sagaType, id string, data any) (bool, error) {
-	d, ok := e.defs[sagaType]
+	d, ok := e.latest[sagaType]
 	if !ok {
 		return false, fmt.Errorf("start %s %s: %w", sagaType, id, ErrUnknownType)
 	}
@@ -152,16 +165,18 @@ func (e *Engine) StartTx(ctx context.Context, tx pgx.Tx, sagaType, id string, da
 		return false, fmt.Errorf("start %s %s: marshal data: %w", sagaType, id, err)
 	}
 	m := e.machine(d, 1)
-	inst := Instance{ID: id, Type: sagaType, Data: raw, CreatedAt: m.now, UpdatedAt: m.now}
+	inst := Instance{ID: id, Type: sagaType, DefinitionVersion: d.version(), Data: raw, CreatedAt: m.now, UpdatedAt: m.now}
 	o, err := m.step(inst, event{kind: evStart})
 	if err != nil {
 		return false, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO saga.instances
-		(id, saga_type, status, step, attempt, pending_seq, pending_cmd, data, results, failed_step, reason, version, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,1,$12,$12) ON CONFLICT (id) DO NOTHING`,
+		(id, saga_type, status, step, attempt, pending_seq, pending_cmd, data, results, failed_step, reason, version, created_at, updated_at,
+		 step_name, definition_version, parked_from)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,1,$12,$12,$13,$14,$15) ON CONFLICT (id) DO NOTHING`,
 		o.inst.ID, o.inst.Type, string(o.inst.Status), o.inst.Step, o.inst.Attempt, o.inst.PendingSeq, o.inst.PendingCmd,
-		raw, mustJSON(o.inst.Results), o.inst.FailedStep, o.inst.Reason, m.now)
+		raw, mustJSON(o.inst.Results), o.inst.FailedStep, o.inst.Reason, m.now,
+		stepName(d, o.inst), o.inst.DefinitionVersion, string(o.inst.ParkedFrom))
 	if err != nil {
 		return false, fmt.Errorf("start %s %s: insert: %w", sagaType, id, err)
 	}
@@ -208,11 +223,25 @@ func (e *Engine) HandleReplyTx(ctx context.Context, tx pgx.Tx, r Reply) (bool, e
 }
 
 func (e *Engine) apply(ctx context.Context, tx pgx.Tx, inst Instance, nextSeq int, ev event) (bool, error) {
-	d, ok := e.defs[inst.Type]
+	versions, ok := e.defs[inst.Type]
 	if !ok {
 		return false, fmt.Errorf("saga %s of type %s: %w", inst.ID, inst.Type, ErrUnknownType)
 	}
+	d, ok := versions[inst.DefinitionVersion]
+	if !ok {
+		return e.refuse(ctx, tx, inst, nextSeq, fmt.Errorf("saga %s runs on version %d of %s, which this orchestrator does not have (it has %v): %w",
+			inst.ID, inst.DefinitionVersion, inst.Type, sortedVersions(versions), ErrUnknownVersion))
+	}
+	idx, err := resolveStep(d, inst)
+	if err != nil {
+		return e.refuse(ctx, tx, inst, nextSeq, err)
+	}
+	inst.Step = idx
 	o, err := e.machine(d, nextSeq).step(inst, ev)
+	if pe, ok := errors.AsType[*PanicError](err); ok {
+		e.cfg.Logger.ErrorContext(ctx, "saga engine panic", "saga_id", inst.ID, "panic", pe.Value, "stack", string(pe.Stack))
+		return e.refuse(ctx, tx, inst, nextSeq, pe)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -222,10 +251,10 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, inst Instance, nextSeq in
 		return false, nil
 	}
 	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status=$3, step=$4, attempt=$5, pending_seq=$6, pending_cmd=$7,
-		results=$8, failed_step=$9, reason=$10, version=version+1, updated_at=$11
+		results=$8, failed_step=$9, reason=$10, version=version+1, updated_at=$11, step_name=$12, parked_from=$13
 		WHERE id=$1 AND version=$2`,
 		inst.ID, inst.Version, string(o.inst.Status), o.inst.Step, o.inst.Attempt, o.inst.PendingSeq, o.inst.PendingCmd,
-		mustJSON(o.inst.Results), o.inst.FailedStep, o.inst.Reason, o.inst.UpdatedAt)
+		mustJSON(o.inst.Results), o.inst.FailedStep, o.inst.Reason, o.inst.UpdatedAt, stepName(d, o.inst), string(o.inst.ParkedFrom))
 	if err != nil {
 		return false, fmt.Errorf("saga %s: update: %w", inst.ID, err)
 	}
@@ -238,6 +267,73 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, inst Instance, nextSeq in
 	e.metrics.observe(inst.Type, o.notes)
 	e.poke(o)
 	return true, nil
+}
+
+// refuse parks an instance the engine cannot run (its definition version or
+// step is unknown, or the transition panicked), with why as the reason and a
+// step-log row. Nothing is sent; the deadline is dropped. An operator deploys
+// the missing version (or fixes the bug) and retries it (Retry resumes it in
+// the status it had).
+func (e *Engine) refuse(ctx context.Context, tx pgx.Tx, inst Instance, nextSeq int, why error) (bool, error) {
+	if inst.Status.Terminal() || inst.Status == StatusParked {
+		// Nothing runs for it: a reply or deadline for it is dropped.
+		e.metrics.ignored.WithLabelValues(inst.Type).Inc()
+		e.cfg.Logger.WarnContext(ctx, "saga event dropped", "saga_id", inst.ID, "status", inst.Status, "why", why)
+		return false, nil
+	}
+	now := e.cfg.Clock().UTC().Truncate(time.Microsecond)
+	reason := "refused by the engine: " + why.Error()
+	tag, err := tx.Exec(ctx, `UPDATE saga.instances SET status='PARKED', parked_from=$3, pending_seq=0, pending_cmd='',
+		reason=$4, version=version+1, updated_at=$5 WHERE id=$1 AND version=$2`, inst.ID, inst.Version, string(inst.Status), reason, now)
+	if err != nil {
+		return false, fmt.Errorf("saga %s: park: %w", inst.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, &VersionConflictError{SagaID: inst.ID, Expected: inst.Version}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO saga.steps (saga_id, seq, step, kind, attempt, command_id, status, reason, started_at, finished_at)
+		VALUES ($1,$2,'engine','refused',0,'','FAILED',$3,$4,$4)`, inst.ID, nextSeq, reason, now)
+	b.Queue(`DELETE FROM saga.deadlines WHERE saga_id=$1`, inst.ID)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return false, fmt.Errorf("saga %s: park: %w", inst.ID, err)
+	}
+	e.cfg.Logger.ErrorContext(ctx, "saga parked", "saga_id", inst.ID, "reason", reason)
+	e.metrics.observe(inst.Type, []string{"parked"})
+	return true, nil
+}
+
+// resolveStep finds the index of the instance's stored step in d.
+func resolveStep(d *Definition, inst Instance) (int, error) {
+	switch {
+	case inst.Status == StatusCompleted && inst.StepName == "":
+		return len(d.Steps), nil
+	case inst.Status == StatusCompensated && inst.StepName == "":
+		return -1, nil
+	}
+	for i, s := range d.Steps {
+		if s.Name == inst.StepName {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("saga %s: step %q is not in version %d of %s: %w", inst.ID, inst.StepName, d.version(), d.Type, ErrUnknownStep)
+}
+
+// stepName is the name stored for the instance's step ("" past either end).
+func stepName(d *Definition, inst Instance) string {
+	if inst.Step < 0 || inst.Step >= len(d.Steps) {
+		return ""
+	}
+	return d.Steps[inst.Step].Name
+}
+
+func sortedVersions(m map[int]*Definition) []int {
+	out := make([]int, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // write stores the step log, outbox and deadline changes of an outcome.
@@ -325,18 +421,19 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 const instanceColumns = `i.id, i.saga_type, i.status, i.step, i.attempt, i.pending_seq, i.pending_cmd, i.data, i.results,
-	i.failed_step, i.reason, i.version, i.created_at, i.updated_at`
+	i.failed_step, i.reason, i.version, i.created_at, i.updated_at, i.step_name, i.definition_version, i.parked_from`
 
 func scanInstance(row pgx.Row, extra ...any) (Instance, error) {
 	var inst Instance
-	var status string
+	var status, parkedFrom string
 	var results []byte
 	dest := append([]any{&inst.ID, &inst.Type, &status, &inst.Step, &inst.Attempt, &inst.PendingSeq, &inst.PendingCmd,
-		&inst.Data, &results, &inst.FailedStep, &inst.Reason, &inst.Version, &inst.CreatedAt, &inst.UpdatedAt}, extra...)
+		&inst.Data, &results, &inst.FailedStep, &inst.Reason, &inst.Version, &inst.CreatedAt, &inst.UpdatedAt,
+		&inst.StepName, &inst.DefinitionVersion, &parkedFrom}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return inst, err
 	}
-	inst.Status = Status(status)
+	inst.Status, inst.ParkedFrom = Status(status), Status(parkedFrom)
 	if err := json.Unmarshal(results, &inst.Results); err != nil {
 		return inst, fmt.Errorf("saga %s: results: %w", inst.ID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -76,20 +77,33 @@ func CommandID(sagaID string, seq int) string {
 }
 
 type machine struct {
-	def         *Definition
-	now         time.Time
-	maxAttempts int
-	retryDelay  time.Duration
-	nextSeq     int // seq of the next step-log row
+	def       *Definition
+	now       time.Time
+	compRetry RetryPolicy // the default compensation retry policy
+	nextSeq   int         // seq of the next step-log row
 }
 
-func (m *machine) step(inst Instance, ev event) (outcome, error) {
-	o := outcome{inst: inst}
+// policy returns the retry policy of step s for kind k, defaults filled in.
+func (m *machine) policy(s Step, k Kind) RetryPolicy {
+	if k == KindCompensation {
+		return s.CompensationRetry.withDefaults(m.compRetry)
+	}
+	return s.Retry.withDefaults(RetryPolicy{MaxAttempts: 1, InitialInterval: m.compRetry.InitialInterval})
+}
+
+// step runs one transition. A panic (e.g. in a step's builder) is recovered
+// and returned as a *PanicError.
+func (m *machine) step(inst Instance, ev event) (o outcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{SagaID: inst.ID, Value: r, Stack: debug.Stack()}
+		}
+	}()
+	o = outcome{inst: inst}
 	o.inst.Results = maps.Clone(inst.Results)
 	if o.inst.Results == nil {
 		o.inst.Results = map[string]json.RawMessage{}
 	}
-	var err error
 	switch ev.kind {
 	case evStart:
 		err = m.forward(&o, 0)
@@ -235,7 +249,7 @@ func (m *machine) sendCommand(o *outcome, s Step, k Kind, b Builder) error {
 }
 
 func (m *machine) pendingKind(inst Instance) Kind {
-	if inst.Status == StatusCompensating {
+	if inst.Status == StatusCompensating || (inst.Status == StatusParked && inst.ParkedFrom != StatusRunning) {
 		return KindCompensation
 	}
 	return KindAction
@@ -253,12 +267,21 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 	case inst.Status.Terminal():
 		o.ignored = "saga already " + string(inst.Status)
 		return nil
-	case inst.PendingCmd == "":
-		o.ignored = "no command in flight (" + string(inst.Status) + ")"
-		return nil
 	case inst.Step < 0 || inst.Step >= len(m.def.Steps):
 		o.ignored = "no step in progress"
 		return nil
+	case inst.PendingCmd == "":
+		// Waiting for a retry, or parked: a success of the step in progress
+		// (an earlier attempt answering late, or the participant answering a
+		// repeated command) is the step's outcome.
+		cur := m.def.Steps[inst.Step]
+		if r.Success && r.Step == cur.Name && k == m.pendingKind(inst) {
+			return m.lateSuccess(o, r, k)
+		}
+		if inst.Status == StatusParked {
+			o.ignored = "no command in flight (" + string(inst.Status) + ")"
+			return nil
+		}
 	}
 	cur := m.def.Steps[inst.Step]
 	if k == KindCompensation && r.Success && (r.Step != cur.Name || k != m.pendingKind(inst)) {
@@ -271,13 +294,19 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 		o.ignored = fmt.Sprintf("reply for %s %s, waiting for %s %s", r.Step, k, cur.Name, m.pendingKind(inst))
 		return nil
 	}
+	if inst.PendingCmd == "" {
+		o.ignored = "no command in flight (" + string(inst.Status) + ")"
+		return nil
+	}
 	if r.CommandID != "" && r.CommandID != inst.PendingCmd && m.sentBefore(inst.ID, r.CommandID) {
-		// An earlier attempt of the same compensation that succeeded late
-		// still counts (compensations are idempotent); anything else is stale.
-		// A reply caused by a command the saga never sent (the participant
-		// acted for someone else, e.g. the order was confirmed through its
-		// API) answers the step all the same: it is the participant's state.
-		if !(k == KindCompensation && r.Success) {
+		// An earlier attempt of the same action or compensation that
+		// succeeded late still counts (participants are idempotent and answer
+		// every attempt with the outcome they recorded); a late failure is
+		// stale. A reply caused by a command the saga never sent (the
+		// participant acted for someone else, e.g. the order was confirmed
+		// through its API) answers the step all the same: it is the
+		// participant's state.
+		if !r.Success {
 			o.ignored = "reply to an earlier attempt " + r.CommandID
 			return nil
 		}
@@ -299,6 +328,34 @@ func (m *machine) onReply(o *outcome, r Reply) error {
 		return m.compensate(o, inst.Step-1)
 	}
 	return m.compensationFailed(o, r.Reason)
+}
+
+// lateSuccess applies a success of the step in progress that came while no
+// command was in flight (a retry pending, or parked).
+func (m *machine) lateSuccess(o *outcome, r Reply, k Kind) error {
+	inst := o.inst
+	cur := m.def.Steps[inst.Step]
+	o.records = append(o.records, StepRecord{
+		SagaID: inst.ID, Seq: m.seq(), Step: cur.Name, Kind: k, Attempt: inst.Attempt, CommandID: r.CommandID,
+		Status: StepSucceeded, Reason: "answered while " + waitingFor(inst), Result: r.Result, StartedAt: m.now, FinishedAt: ptr(m.now),
+	})
+	o.notes = append(o.notes, "late_success")
+	o.inst.ParkedFrom = ""
+	if k == KindAction {
+		if len(r.Result) > 0 {
+			o.inst.Results[cur.Name] = r.Result
+		}
+		o.inst.Reason = ""
+		return m.forward(o, inst.Step+1)
+	}
+	return m.compensate(o, inst.Step-1)
+}
+
+func waitingFor(inst Instance) string {
+	if inst.Status == StatusParked {
+		return "parked"
+	}
+	return "waiting for a retry"
 }
 
 // compensatedEarly handles a successful compensation reply for a step whose
@@ -400,6 +457,14 @@ func (m *machine) onTimeout(o *outcome, commandID string) error {
 	o.notes = append(o.notes, "timeout")
 	reason := fmt.Sprintf("no reply to %s of %s within %s", m.pendingKind(inst), cur.Name, m.def.timeout(cur, m.pendingKind(inst)))
 	o.finishes = append(o.finishes, finish{Seq: inst.PendingSeq, Status: StepTimedOut, Reason: reason})
+	if p := m.policy(cur, KindAction); inst.Status == StatusRunning && inst.Attempt < p.MaxAttempts {
+		// The step's retry policy asks again after a back-off.
+		o.inst.PendingSeq, o.inst.PendingCmd = 0, ""
+		o.inst.Reason = fmt.Sprintf("%s (attempt %d of %d); retrying", reason, inst.Attempt, p.MaxAttempts)
+		o.clearDeadline = true
+		o.deadline = &deadline{CommandID: "", Kind: deadlineRetry, DueAt: m.now.Add(p.Delay(inst.Attempt))}
+		return nil
+	}
 	if inst.Status == StatusRunning {
 		o.inst.FailedStep, o.inst.Reason = cur.Name, reason
 		// The action may still take effect: compensate it too.
@@ -414,25 +479,34 @@ func (m *machine) compensationFailed(o *outcome, reason string) error {
 	o.inst.PendingSeq, o.inst.PendingCmd = 0, ""
 	o.inst.Reason = fmt.Sprintf("compensation %s failed (attempt %d): %s", m.def.Steps[o.inst.Step].Name, o.inst.Attempt, reason)
 	o.clearDeadline = true
-	if o.inst.Attempt >= m.maxAttempts {
+	p := m.policy(m.def.Steps[o.inst.Step], KindCompensation)
+	if o.inst.Attempt >= p.MaxAttempts {
 		o.inst.Status = StatusParked
+		o.inst.ParkedFrom = StatusCompensating
 		o.notes = append(o.notes, "parked")
 		return nil
 	}
-	o.deadline = &deadline{CommandID: "", Kind: deadlineRetry, DueAt: m.now.Add(m.retryDelay)}
+	o.deadline = &deadline{CommandID: "", Kind: deadlineRetry, DueAt: m.now.Add(p.Delay(o.inst.Attempt))}
 	return nil
 }
 
 func (m *machine) onRetryDue(o *outcome, _ string) error {
 	inst := o.inst
-	if inst.Status != StatusCompensating || inst.PendingCmd != "" || inst.Step < 0 || inst.Step >= len(m.def.Steps) {
-		o.ignored = "no compensation waiting for a retry"
+	if (inst.Status != StatusCompensating && inst.Status != StatusRunning) || inst.PendingCmd != "" || inst.Step < 0 || inst.Step >= len(m.def.Steps) {
+		o.ignored = "no step waiting for a retry"
 		o.clearDeadline = true
 		return nil
 	}
 	s := m.def.Steps[inst.Step]
 	o.inst.Attempt = inst.Attempt + 1
 	o.clearDeadline = true
+	if inst.Status == StatusRunning {
+		if s.Action == nil {
+			o.ignored = "step " + s.Name + " has no action to retry"
+			return nil
+		}
+		return m.sendCommand(o, s, KindAction, s.Action)
+	}
 	return m.sendCommand(o, s, KindCompensation, s.Compensation)
 }
 

@@ -47,7 +47,7 @@ func newMemSaga(t *testing.T) *memSaga {
 
 func (m *memSaga) do(ev event) outcome {
 	m.t.Helper()
-	mc := &machine{def: m.def, now: m.now, maxAttempts: 2, retryDelay: time.Second, nextSeq: m.nextSeq}
+	mc := &machine{def: m.def, now: m.now, compRetry: RetryPolicy{MaxAttempts: 2, InitialInterval: time.Second, BackoffCoefficient: 1}, nextSeq: m.nextSeq}
 	o, err := mc.step(m.inst, ev)
 	if err != nil {
 		m.t.Fatal(err)

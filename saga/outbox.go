@@ -1,12 +1,15 @@
 package saga
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,55 +56,71 @@ func (e *Engine) RelayOutbox(ctx context.Context, t Transport, limit int) (int, 
 }
 
 // RelayOutbox is Engine.RelayOutbox without an engine (definitions are not needed).
+//
+// No transaction is open while the transport sends: rows are claimed for
+// outboxLease in one short statement (FOR UPDATE SKIP LOCKED, so concurrent
+// relays take different rows), sent, then deleted by their claim token. A
+// relay that dies mid-send leaves its rows to be claimed again when the
+// lease runs out (at-least-once; receivers deduplicate by command id).
 func RelayOutbox(ctx context.Context, db DB, t Transport, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("saga outbox: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	rows, err := tx.Query(ctx, `SELECT id, command_id, topic, msg_key, msg_type, payload, headers
-		FROM saga.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	token := uuid.New()
+	rows, err := db.Query(ctx, `UPDATE saga.outbox o SET claimed_until = now() + $3::interval, claim_token = $2
+		WHERE o.id IN (SELECT id FROM saga.outbox WHERE claimed_until IS NULL OR claimed_until < now()
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, command_id, topic, msg_key, msg_type, payload, headers`, limit, token, outboxLease.String())
 	if err != nil {
 		return 0, fmt.Errorf("saga outbox: claim: %w", err)
 	}
-	var ids []int64
-	var msgs []Message
+	type claimed struct {
+		id int64
+		m  Message
+	}
+	var got []claimed
 	for rows.Next() {
-		var id int64
-		var m Message
+		var c claimed
 		var headers []byte
-		if err := rows.Scan(&id, &m.ID, &m.Topic, &m.Key, &m.Type, &m.Payload, &headers); err != nil {
+		if err := rows.Scan(&c.id, &c.m.ID, &c.m.Topic, &c.m.Key, &c.m.Type, &c.m.Payload, &headers); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("saga outbox: scan: %w", err)
 		}
-		if err := json.Unmarshal(headers, &m.Headers); err != nil {
+		if err := json.Unmarshal(headers, &c.m.Headers); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("saga outbox: headers of %s: %w", m.ID, err)
+			return 0, fmt.Errorf("saga outbox: headers of %s: %w", c.m.ID, err)
 		}
-		ids = append(ids, id)
-		msgs = append(msgs, m)
+		got = append(got, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("saga outbox: claim: %w", err)
 	}
-	if len(msgs) == 0 {
+	if len(got) == 0 {
 		return 0, nil
 	}
+	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
+	msgs := make([]Message, len(got))
+	for i, c := range got {
+		msgs[i] = c.m
+	}
 	if err := t.Send(ctx, msgs); err != nil {
+		// Give the rows back at once rather than at the end of the lease.
+		if _, uerr := db.Exec(context.WithoutCancel(ctx), `UPDATE saga.outbox SET claimed_until = NULL, claim_token = NULL
+			WHERE claim_token = $1`, token); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("release claim: %w", uerr))
+		}
 		return 0, fmt.Errorf("saga outbox: send %d commands: %w", len(msgs), err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM saga.outbox WHERE id = ANY($1)`, ids); err != nil {
+	if _, err := db.Exec(context.WithoutCancel(ctx), `DELETE FROM saga.outbox WHERE claim_token = $1`, token); err != nil {
 		return 0, fmt.Errorf("saga outbox: delete sent: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("saga outbox: commit: %w", err)
 	}
 	return len(msgs), nil
 }
+
+// outboxLease is how long a relay owns the rows it claimed; longer than a
+// transport's send takes (the Kafka transport gives up after 30s).
+const outboxLease = 2 * time.Minute
 
 // FireDue fires up to limit deadlines due at the engine's clock: a reply
 // timeout compensates (or counts as a failed compensation attempt); a retry

@@ -83,11 +83,73 @@ type Step struct {
 	// CompensationTimeout bounds the wait for the compensation's reply; 0 uses
 	// Definition.Timeout.
 	CompensationTimeout time.Duration
+	// Retry says how often the action is sent again when its reply does not
+	// come in time (a failure reply is a business answer and is not
+	// retried). Zero: one attempt, then the saga compensates.
+	Retry RetryPolicy
+	// CompensationRetry says how often a failed or timed-out compensation is
+	// sent again before the saga parks. Zero: the engine's default
+	// (Config.MaxCompensationAttempts, Config.CompensationRetryDelay, doubling).
+	CompensationRetry RetryPolicy
 }
 
-// Definition is a saga type: its name and ordered steps.
+// RetryPolicy is a per-step retry policy with exponential backoff, named as
+// Temporal names its activity retry options. The delay before attempt n+1 is
+// InitialInterval * BackoffCoefficient^(n-1), at most MaxInterval.
+type RetryPolicy struct {
+	MaxAttempts        int           // attempts in all, the first included; 0 takes the default
+	InitialInterval    time.Duration // delay before the second attempt; 0 takes the default
+	BackoffCoefficient float64       // 2 when 0
+	MaxInterval        time.Duration // 100 * InitialInterval when 0
+}
+
+// withDefaults fills the zero fields of p from def.
+func (p RetryPolicy) withDefaults(def RetryPolicy) RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = def.MaxAttempts
+	}
+	if p.InitialInterval <= 0 {
+		p.InitialInterval = def.InitialInterval
+	}
+	if p.BackoffCoefficient < 1 {
+		p.BackoffCoefficient = def.BackoffCoefficient
+	}
+	if p.BackoffCoefficient < 1 {
+		p.BackoffCoefficient = 2
+	}
+	if p.MaxInterval <= 0 {
+		p.MaxInterval = def.MaxInterval
+	}
+	if p.MaxInterval <= 0 {
+		p.MaxInterval = 100 * p.InitialInterval
+	}
+	return p
+}
+
+// Delay returns the back-off after the attempt-th attempt failed.
+func (p RetryPolicy) Delay(attempt int) time.Duration {
+	d := float64(p.InitialInterval)
+	for i := 1; i < attempt && d < float64(p.MaxInterval); i++ {
+		d *= p.BackoffCoefficient
+	}
+	if d > float64(p.MaxInterval) {
+		d = float64(p.MaxInterval)
+	}
+	return time.Duration(d)
+}
+
+// Definition is a saga type: its name, version and ordered steps.
+//
+// An instance runs to its end on the definition version it started with
+// (Temporal's and Axon's rule for in-flight workflows): a change to the steps
+// that in-flight instances must not see is a new Version, deployed next to
+// the old one until no instance runs on the old one. New instances start on
+// the highest version registered. The step in progress is stored by name; an
+// instance whose version or step the engine does not know is parked with a
+// reason, never guessed at.
 type Definition struct {
 	Type    string
+	Version int // 1 when 0
 	Steps   []Step
 	Timeout time.Duration // default per-step reply timeout (30s when 0)
 	// OnOutcome, when set, builds messages announcing that a saga completed,
@@ -114,6 +176,9 @@ func (d *Definition) Validate() error {
 	if d.Type == "" {
 		errs = append(errs, errors.New("saga definition: empty type"))
 	}
+	if d.Version < 0 {
+		errs = append(errs, fmt.Errorf("saga %s: version %d < 0", d.Type, d.Version))
+	}
 	if len(d.Steps) == 0 {
 		errs = append(errs, fmt.Errorf("saga %s: no steps", d.Type))
 	}
@@ -129,8 +194,21 @@ func (d *Definition) Validate() error {
 		if s.Action == nil && s.Compensation == nil {
 			errs = append(errs, fmt.Errorf("saga %s: step %q has neither action nor compensation", d.Type, s.Name))
 		}
+		for _, p := range []RetryPolicy{s.Retry, s.CompensationRetry} {
+			if p.MaxAttempts < 0 || p.InitialInterval < 0 || p.MaxInterval < 0 || (p.BackoffCoefficient != 0 && p.BackoffCoefficient < 1) {
+				errs = append(errs, fmt.Errorf("saga %s: step %q: bad retry policy %+v", d.Type, s.Name, p))
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// version is the definition's version (1 when unset).
+func (d *Definition) version() int {
+	if d.Version <= 0 {
+		return 1
+	}
+	return d.Version
 }
 
 func (d *Definition) timeout(s Step, k Kind) time.Duration {
@@ -161,10 +239,16 @@ type Reply struct {
 
 // Instance is a saga instance as stored.
 type Instance struct {
-	ID         string
-	Type       string
-	Status     Status
-	Step       int
+	ID       string
+	Type     string
+	Status   Status
+	Step     int    // index of StepName in the instance's definition version (-1 after compensation, len(steps) after completion)
+	StepName string // the step in progress, as stored ("" when terminal)
+	// DefinitionVersion is the version of the definition the instance runs on.
+	DefinitionVersion int
+	// ParkedFrom is the status a PARKED instance had (RUNNING or
+	// COMPENSATING): Retry resumes it there.
+	ParkedFrom Status
 	Attempt    int
 	PendingSeq int
 	PendingCmd string
@@ -203,7 +287,21 @@ var (
 	ErrUnknownType = errors.New("saga: unknown saga type")
 	// ErrNotParked: Retry was asked for a saga that is not parked.
 	ErrNotParked = errors.New("saga: not parked")
+	// ErrUnknownVersion: the instance runs on a definition version this engine does not have.
+	ErrUnknownVersion = errors.New("saga: unknown definition version")
+	// ErrUnknownStep: the instance's step is not in its definition version.
+	ErrUnknownStep = errors.New("saga: unknown step")
 )
+
+// PanicError is a panic recovered in the engine (e.g. in a step's builder);
+// the saga it hit is parked with it as the reason.
+type PanicError struct {
+	SagaID string
+	Value  any
+	Stack  []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("saga %s: panic: %v", e.SagaID, e.Value) }
 
 // VersionConflictError carries the detail of an ErrVersionConflict.
 type VersionConflictError struct {

@@ -39,7 +39,8 @@ func (f Finding) String() string {
 // Options tune Lint.
 type Options struct {
 	// NamespacePrefix: types in folder <domain> live in namespace
-	// <NamespacePrefix>.<domain>. Default "shop".
+	// <NamespacePrefix>.<domain> (strata.yaml's namespace). When empty, the
+	// namespace need only end in .<domain>.
 	NamespacePrefix string
 }
 
@@ -55,9 +56,6 @@ var (
 // Lint checks every file of set and returns the findings sorted by path and
 // line.
 func Lint(set *Set, opts Options) []Finding {
-	if opts.NamespacePrefix == "" {
-		opts.NamespacePrefix = "shop"
-	}
 	l := &linter{set: set, opts: opts, defs: map[string]def{}}
 	// Every named type of the set, for defaults of referenced types and
 	// duplicates.
@@ -115,9 +113,10 @@ func (l *linter) file(f *File) {
 	if f.Domain == "" {
 		l.add(f, "", RuleLayout, "schema files live in a domain folder: %s/<domain>/%s.avsc", l.set.Root, f.Name)
 	} else {
-		want := l.opts.NamespacePrefix + "." + f.Domain
-		if f.Namespace != want {
+		if want := l.opts.NamespacePrefix + "." + f.Domain; l.opts.NamespacePrefix != "" && f.Namespace != want {
 			l.add(f, "/namespace", RuleNamespace, "namespace %q, want %q for folder %s", f.Namespace, want, f.Domain)
+		} else if l.opts.NamespacePrefix == "" && !strings.HasSuffix("."+f.Namespace, "."+f.Domain) {
+			l.add(f, "/namespace", RuleNamespace, "namespace %q, want one ending in .%s for folder %s", f.Namespace, f.Domain, f.Domain)
 		}
 	}
 	if base := strings.TrimSuffix(path.Base(f.Path), ".avsc"); base != f.Name {

@@ -108,7 +108,7 @@ func TestLintRulesAndLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range Lint(set, Options{}) {
+	for _, f := range Lint(set, Options{NamespacePrefix: "shop"}) {
 		got = append(got, f.String())
 	}
 	want := []string{

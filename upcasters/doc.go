@@ -13,9 +13,12 @@
 //     change (units, splits, renames), or Avro schema resolution when Up is
 //     nil (fields added with defaults, removed, promoted); the result is
 //     encoded with the current schema and decoded into the Go type;
-//   - any other writer schema: Avro schema resolution straight into the
-//     current schema (structural evolution, e.g. a field added with a
-//     default); if resolution fails the error wraps [ErrNoUpcastPath].
+//   - any other writer schema has no path: the error wraps [ErrNoUpcastPath].
+//     Avro resolution that fills defaults is never an implicit fallback: a
+//     structural change (a field added with a default) is declared as a
+//     chain version with Up nil, which New accepts only when package compat
+//     (the schema gate's checker) does. `strata schema verify` proves that
+//     every stored writer schema is current or declared.
 //
 // Start with the chains of your evolved events (the order shop's are in
 // services/order/upcast, an example):

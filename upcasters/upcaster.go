@@ -3,10 +3,10 @@ package upcasters
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/hamba/avro/v2"
 
+	"github.com/stratahq/strata/compat"
 	"github.com/stratahq/strata/serde"
 )
 
@@ -21,8 +21,8 @@ type Decoder interface {
 var _ Decoder = (*Upcaster)(nil)
 
 // ErrNoUpcastPath is wrapped by the error returned when a writer schema
-// cannot be brought to the current type: it is neither the current schema,
-// nor a known historical version, nor resolvable into the current schema.
+// cannot be brought to the current type: it is neither the current schema
+// nor a version a chain declares.
 var ErrNoUpcastPath = errors.New("upcasters: no path from the writer schema to the current type")
 
 // ErrInvalidChain is wrapped by the errors [New] returns for a malformed chain.
@@ -32,7 +32,7 @@ var ErrInvalidChain = errors.New("upcasters: invalid chain")
 type NoPathError struct {
 	EventType   string
 	Fingerprint [32]byte // of the writer schema
-	Err         error    // why Avro resolution failed
+	Err         error    // why: undeclared, or the declared path failed
 }
 
 func (e *NoPathError) Error() string {
@@ -69,11 +69,10 @@ type Chain struct {
 
 // Upcaster implements [Decoder]. It is safe for concurrent use.
 type Upcaster struct {
-	reg      *serde.Registry
-	chains   map[string]*chain
-	byFP     map[[32]byte]historical
-	compat   *avro.SchemaCompatibility
-	resolved sync.Map // resolveKey -> resolution
+	reg    *serde.Registry
+	chains map[string]*chain
+	byFP   map[[32]byte]historical
+	compat *avro.SchemaCompatibility
 }
 
 type chain struct {
@@ -92,16 +91,6 @@ type version struct {
 type historical struct {
 	chain *chain
 	index int
-}
-
-type resolveKey struct {
-	eventType string
-	fp        [32]byte
-}
-
-type resolution struct {
-	schema avro.Schema
-	err    error
 }
 
 // New builds an Upcaster over the registry's current types and the given
@@ -185,6 +174,13 @@ func (u *Upcaster) add(c Chain) error {
 		if i+1 < len(ch.versions) {
 			next = ch.versions[i+1].schema
 		}
+		// The gate's checker must accept the step too: hamba's resolver is
+		// more lenient in places (e.g. it does not compare named types'
+		// names), and the runtime follows the gate's verdicts.
+		if probs := compat.ReaderWriter(next, v.schema); len(probs) > 0 {
+			errs = append(errs, bad("v%d has no Up step and package compat refuses reading it with v%d: %s", v.number, v.number+1, probs[0]))
+			continue
+		}
 		r, err := u.compat.Resolve(next, v.schema)
 		if err != nil {
 			errs = append(errs, bad("v%d has no Up step and does not resolve into v%d: %w", v.number, v.number+1, err))
@@ -219,30 +215,14 @@ func (u *Upcaster) Decode(eventType string, writerSchema avro.Schema, payload []
 	if h, ok := u.byFP[fp]; ok && h.chain.eventType == eventType {
 		return u.upcast(h.chain, h.index, payload)
 	}
-	r := u.resolve(eventType, cur, writerSchema, fp)
-	if r.err != nil {
-		return nil, fmt.Errorf("upcast: %w", r.err)
-	}
-	v := cur.New()
-	if err := u.reg.UnmarshalWith(r.schema, payload, v); err != nil {
-		return nil, fmt.Errorf("upcast %s from writer schema %x: %w", eventType, fp[:8], err)
-	}
-	return v, nil
+	// Nothing else is a path: Avro resolution with silent defaults is used
+	// only for the versions a chain declares (Up == nil), which New checked.
+	return nil, fmt.Errorf("upcast: %w", &NoPathError{EventType: eventType, Fingerprint: fp, Err: errUndeclared})
 }
 
-func (u *Upcaster) resolve(eventType string, cur serde.Type, writer avro.Schema, fp [32]byte) resolution {
-	key := resolveKey{eventType, fp}
-	if r, ok := u.resolved.Load(key); ok {
-		return r.(resolution)
-	}
-	s, err := u.compat.Resolve(cur.Schema, writer)
-	r := resolution{schema: s}
-	if err != nil {
-		r = resolution{err: &NoPathError{EventType: eventType, Fingerprint: fp, Err: err}}
-	}
-	u.resolved.Store(key, r)
-	return r
-}
+// errUndeclared is the reason of a NoPathError for a writer schema that is
+// neither current nor a version of the type's chain.
+var errUndeclared = errors.New("undeclared writer schema (declare it as a chain version: with an Up step, or Up nil for Avro resolution; strata schema verify lists them)")
 
 // upcast runs a chain from version index i to the current type.
 func (u *Upcaster) upcast(ch *chain, i int, payload []byte) (any, error) {

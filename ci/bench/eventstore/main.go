@@ -416,7 +416,7 @@ func (b *bench) appendBatch(ctx context.Context) error {
 	b.rep.Heading("Append, 100 events per call")
 	b.rep.Para("Ours: `Store.Append` of 100 events to the writer's stream with the exact expected version (one round trip, " +
 		"`unnest` arrays). Baselines on tables of the same shape: pgx `CopyFrom` of the identical 100 rows (no version check), " +
-		"and the seed design's store: in one transaction `SELECT MAX(version)`, compare, then one `INSERT` per event.")
+		"and a naive store: in one transaction `SELECT MAX(version)`, compare, then one `INSERT` per event.")
 	var rows [][]string
 	for _, writers := range []int{1, 4} {
 		const n = 100
@@ -469,20 +469,20 @@ func (b *bench) appendBatch(ctx context.Context) error {
 			report.Num(o.eventsPerSec() / c.eventsPerSec()), report.Num(o.eventsPerSec() / nv.eventsPerSec())})
 		b.rep.AddRatio(fmt.Sprintf("append 100 events/call, %d writers, vs COPY", writers), o.eventsPerSec()/c.eventsPerSec(), 0.5,
 			fmt.Sprintf("%s vs %s events/s", report.Num(o.eventsPerSec()), report.Num(c.eventsPerSec())))
-		seedName := fmt.Sprintf("append 100 events/call, %d writers, speed-up vs seed store", writers)
+		seedName := fmt.Sprintf("append 100 events/call, %d writers, speed-up vs naive store", writers)
 		x := b.rep.AddRatio(seedName, o.eventsPerSec()/nv.eventsPerSec(), 5,
 			fmt.Sprintf("%s vs %s events/s", report.Num(o.eventsPerSec()), report.Num(nv.eventsPerSec())))
 		if !x.Met {
 			b.rep.Explain(seedName, fmt.Sprintf("the floor here is COPY of the same 100 rows at %s ms per call (row and six "+
-				"indexes' work plus the commit's WAL flush, on a loaded 2-core machine); the seed store's extra round trips add "+
-				"%s ms to that (%s ms per call). Even COPY is only %sx the seed store in this run, so no single-statement append "+
+				"indexes' work plus the commit's WAL flush, on a loaded 2-core machine); the naive store's extra round trips add "+
+				"%s ms to that (%s ms per call). Even COPY is only %sx the naive store in this run, so no single-statement append "+
 				"into this table shape could reach 5x here; ours reaches %s of COPY.",
 				report.Num(1000/c.callsPerSec()), report.Num(1000/nv.callsPerSec()-1000/c.callsPerSec()),
 				report.Num(1000/nv.callsPerSec()), report.Num(c.eventsPerSec()/nv.eventsPerSec()),
 				report.Num(o.eventsPerSec()/c.eventsPerSec())))
 		}
 	}
-	b.rep.Table([]string{"writers", "ours events/s", "COPY events/s", "seed store events/s", "ours / COPY", "ours / seed"}, rows)
+	b.rep.Table([]string{"writers", "ours events/s", "COPY events/s", "naive store events/s", "ours / COPY", "ours / naive"}, rows)
 	return nil
 }
 

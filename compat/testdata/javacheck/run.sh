@@ -5,6 +5,9 @@
 # randomly generated and mutated schema pairs.
 #
 #   compat/testdata/javacheck/run.sh [N pairs, default 3000] [seed, default 1]
+#   compat/testdata/javacheck/run.sh corpus
+#       rewrites the conformance corpus compat/testdata/conformance/*.json
+#       (hand-written and generated pairs, histories) with Avro Java's verdicts
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -21,6 +24,10 @@ cp="$cp:$(jar com/fasterxml/jackson/core/jackson-annotations jackson-annotations
 cp="$cp:$(jar org/slf4j/slf4j-api slf4j-api)"
 javac -d "$out" -cp "$cp" "$here/JavaCheck.java"
 export STRATA_AVRO_JAVA="java -cp $out:$cp JavaCheck"
-export STRATA_AVRO_JAVA_N=${1:-3000} STRATA_AVRO_JAVA_SEED=${2:-1}
 cd "$repo"
+if [[ ${1:-} == corpus ]]; then
+	STRATA_WRITE_CORPUS=1 go test -count=1 -run 'TestWriteCorpus$' -v ./compat/ | grep -v '^=== RUN'
+	exit "${PIPESTATUS[0]}"
+fi
+export STRATA_AVRO_JAVA_N=${1:-3000} STRATA_AVRO_JAVA_SEED=${2:-1}
 go test -count=1 -run TestDifferentialAgainstAvroJava -v ./compat/ | grep -v '^=== RUN'

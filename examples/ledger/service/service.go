@@ -34,21 +34,17 @@ import (
 type Config struct {
 	DatabaseURL       string                // DATABASE_URL
 	Kafka             messaging.KafkaConfig // KAFKA_BROKERS, KAFKA_CONFIG_*
-	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL (credentials and TLS: SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, ..., package registry/client)
-	// RegisterSchemas lets the relay register the ledger's writer schemas
-	// (LEDGER_REGISTER_SCHEMAS, default true: this example runs against a
-	// development stack). A deployment sets it false and registers them with
-	// `strata schema register` before starting the ledger.
-	RegisterSchemas bool
-	GRPCAddr        string                // LEDGER_GRPC_ADDR, default 127.0.0.1:50061
-	MetricsAddr     string                // LEDGER_METRICS_ADDR, default 127.0.0.1:9475; "off" disables
-	GRPC            bootstrap.GRPCConfig  // LEDGER_TLS_*, LEDGER_JWKS_URL, LEDGER_JWT_* (bootstrap.GRPCConfigFromEnv)
-	TopicPrefix     string                // LEDGER_TOPIC_PREFIX: prefixes topics, group and relay name (tests)
-	EnvFile         string                // -env-file
-	Logger          *slog.Logger          // default slog.Default()
-	Registry        *prometheus.Registry  // nil: a new one, served at MetricsAddr
-	Now             func() time.Time      // the clock, default time.Now
-	Ready           func(grpcAddr string) // called once serving
+	SchemaRegistryURL string                // SCHEMA_REGISTRY_URL (credentials and TLS: SCHEMA_REGISTRY_*, see registry/client)
+	RegisterSchemas   bool                  // LEDGER_REGISTER_SCHEMAS=true: the relay registers new writer schemas (development)
+	GRPCAddr          string                // LEDGER_GRPC_ADDR, default 127.0.0.1:50061
+	MetricsAddr       string                // LEDGER_METRICS_ADDR, default 127.0.0.1:9475; "off" disables
+	GRPC              bootstrap.GRPCConfig  // LEDGER_TLS_*, LEDGER_JWKS_URL, LEDGER_JWT_* (bootstrap.GRPCConfigFromEnv)
+	TopicPrefix       string                // LEDGER_TOPIC_PREFIX: prefixes topics, group and relay name (tests)
+	EnvFile           string                // -env-file
+	Logger            *slog.Logger          // default slog.Default()
+	Registry          *prometheus.Registry  // nil: a new one, served at MetricsAddr
+	Now               func() time.Time      // the clock, default time.Now
+	Ready             func(grpcAddr string) // called once serving
 }
 
 // FromEnv reads the configuration from the environment.
@@ -65,7 +61,7 @@ func FromEnv() (Config, error) {
 		MetricsAddr:       bootstrap.Getenv("LEDGER_METRICS_ADDR", "127.0.0.1:9475"),
 		GRPC:              bootstrap.GRPCConfigFromEnv("LEDGER"),
 		TopicPrefix:       os.Getenv("LEDGER_TOPIC_PREFIX"),
-		RegisterSchemas:   os.Getenv("LEDGER_REGISTER_SCHEMAS") != "false",
+		RegisterSchemas:   os.Getenv("LEDGER_REGISTER_SCHEMAS") == "true",
 	}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/inventory/adapters"
 	"github.com/stratahq/strata/services/inventory/app/command"
@@ -110,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if faults == nil {
 		faults = adapters.NewFaults(cfg.Inventory)
 	}
-	handlers := command.New(stocks, reservations, faults, clock, command.Config{InitialStock: cfg.Inventory.InitialStock})
+	handlers := command.New(stocks, reservations, faults, answer.New(store, types), clock, command.Config{InitialStock: cfg.Inventory.InitialStock})
 
 	metrics := messaging.NewMetrics()
 	reg.MustRegister(metrics.Collectors()...)
@@ -126,16 +127,20 @@ func Run(ctx context.Context, cfg Config) error {
 		Kafka: cfg.Kafka, DB: pool, Registry: schemaRegistry,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
+		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("inventory: consumer: %w", err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("inventory", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "INVENTORY_METRICS_ADDR")
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("inventory", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "INVENTORY_METRICS_ADDR")
 	if err != nil {
 		return err
 	}
 	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	log.InfoContext(ctx, "inventory service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"out_of_stock", cfg.Inventory.OutOfStockProducts, "reply_delay", cfg.Inventory.ReplyDelay, "initial_stock", cfg.Inventory.InitialStock)
-	return consumer.Run(ctx)
+	// Ready (env file written) only once the consumer holds its partitions.
+	return bootstrap.RunConsumer(ctx, consumer, func() error {
+		return bootstrap.WriteEnvFile("inventory", cfg.EnvFile, "INVENTORY_METRICS_ADDR", metricsAddr)
+	})
 }

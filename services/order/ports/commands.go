@@ -51,15 +51,15 @@ func CommandRouter(types *serde.Registry, h *command.Handlers, log *slog.Logger)
 // causation id names the command.
 func HandleCommand(ctx context.Context, h *command.Handlers, log *slog.Logger, meta command.Meta, cmd any) error {
 	var (
-		name, orderID string
-		err           error
+		name, orderID, verb string
+		err                 error
 	)
 	switch c := cmd.(type) {
 	case *events.ConfirmOrder:
-		name, orderID = "shop.order.ConfirmOrder", c.OrderID
+		name, orderID, verb = "shop.order.ConfirmOrder", c.OrderID, "confirm"
 		_, err = h.ConfirmOrder(ctx, meta, c.OrderID, c.PaymentID, c.ReservationID)
 	case *events.CancelOrder:
-		name, orderID = "shop.order.CancelOrder", c.OrderID
+		name, orderID, verb = "shop.order.CancelOrder", c.OrderID, "cancel"
 		_, err = h.CancelOrder(ctx, meta, c.OrderID, c.Reason)
 	default:
 		return messaging.Permanent(fmt.Errorf("order commands: unexpected %T", cmd))
@@ -68,6 +68,15 @@ func HandleCommand(ctx context.Context, h *command.Handlers, log *slog.Logger, m
 	case err == nil:
 		return nil
 	case errors.Is(err, order.ErrForbidden):
+		// A repeated command (the saga asked again) gets the outcome the
+		// order recorded; one the order cannot answer is logged.
+		answered, aerr := h.AnswerRepeat(ctx, meta, orderID, verb)
+		if aerr != nil {
+			return aerr
+		}
+		if answered {
+			return nil
+		}
 		log.WarnContext(ctx, "order command not applicable in the order's state; acknowledged", "order_id", orderID,
 			"command", name, "command_id", meta.CommandID, "err", err)
 		return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/order/adapters"
 	"github.com/stratahq/strata/services/order/app/command"
@@ -165,7 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	stream := adapters.NewOrderStream(store, types, adapters.NewStoreDecoder(store, types, up.Decode))
-	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cfg.Commands)
+	cmdCfg := cfg.Commands
+	if cmdCfg.Answers == nil {
+		cmdCfg.Answers = answer.New(store, types) // the saga's repeated commands are answered
+	}
+	handlers := command.New(stream, adapters.NewStockCheck(cfg.OutOfStock...), adapters.NewCreditCheck(cfg.CreditLimit, cfg.BlockedCustomers...), clock, cmdCfg)
 
 	grpcCfg := cfg.GRPC
 	grpcCfg.Logger = log
@@ -178,7 +183,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("order: listen %s: %w", cfg.GRPCAddr, err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("order", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "ORDER_METRICS_ADDR", "ORDER_GRPC_ADDR", ln.Addr().String())
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("order", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "ORDER_METRICS_ADDR")
 	if err != nil {
 		ln.Close()
 		return err
@@ -186,7 +191,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
+	var consumer *messaging.Consumer
+	var consumerDone chan error
 	if cfg.Kafka["bootstrap.servers"] != "" {
 		topics := cfg.CommandTopics
 		if len(topics) == 0 {
@@ -211,25 +218,18 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("order: schema registry: %w", err)
 		}
-		consumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
+		consumer, err = messaging.NewConsumer(messaging.ConsumerConfig{
 			Group: group, Topics: topics, Kafka: cfg.Kafka, DB: pool,
 			Registry: schemaRegistry, Decoder: up,
 			Router: ports.CommandRouter(types, handlers, log), Logger: log,
-			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group),
+			Metrics: consumerMetrics, OnHandle: observe.ConsumerHook(group), ShutdownTimeout: 10 * time.Second,
 		})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("order: command consumer: %w", err)
 		}
-		go func() {
-			err := consumer.Run(ctx)
-			if ctx.Err() != nil {
-				err = nil
-			} else {
-				err = fmt.Errorf("order: command consumer stopped: %w", err)
-			}
-			errc <- err
-		}()
+		consumerDone = make(chan error, 1)
+		go func() { consumerDone <- consumer.Run(ctx) }()
 	}
 	go func() { errc <- srv.Serve(ln) }()
 	checks := []bootstrap.Check{bootstrap.PoolCheck("database", pool)}
@@ -241,17 +241,21 @@ func Run(ctx context.Context, cfg Config) error {
 		defer closeKafka()
 		checks = append(checks, kc)
 	}
-	bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{orderv1.OrderService_ServiceDesc.ServiceName}, checks...)
-	log.InfoContext(ctx, "order service running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "tls", cfg.GRPC.TLS(), "auth", cfg.GRPC.Authenticates())
-	if cfg.Ready != nil {
-		cfg.Ready(ln.Addr().String(), metricsAddr)
-	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	// Health stays NOT_SERVING and the env file unwritten until the command
+	// consumer holds its partitions; from then on health follows the checks.
+	runErr := bootstrap.ServeUntilDone(ctx, consumer, errc, consumerDone, func() error {
+		bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{orderv1.OrderService_ServiceDesc.ServiceName}, checks...)
+		log.InfoContext(ctx, "order service running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "tls", cfg.GRPC.TLS(), "auth", cfg.GRPC.Authenticates())
+		if cfg.Ready != nil {
+			cfg.Ready(ln.Addr().String(), metricsAddr)
+		}
+		return bootstrap.WriteEnvFile("order", cfg.EnvFile, "ORDER_METRICS_ADDR", metricsAddr, "ORDER_GRPC_ADDR", ln.Addr().String())
+	})
+	if runErr != nil {
+		runErr = fmt.Errorf("order: %w", runErr)
 	}
 	hs.Shutdown()
+	cancel()
 	stopped := make(chan struct{})
 	go func() { srv.GracefulStop(); close(stopped) }()
 	select {
@@ -259,6 +263,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-time.After(5 * time.Second):
 		srv.Stop()
 	}
+	// The consumer leaves its group before the process exits.
+	bootstrap.AwaitConsumer(log, "order", consumerDone)
 	return runErr
 }
 

@@ -70,15 +70,35 @@ func list(s string) []string {
 // SimulatedGateway is an in-process card gateway that approves everything
 // except what its Faults say. Its faults can be changed while it runs
 // (SetFaults), e.g. by a test that "fixes the provider" before a retry.
+//
+// It keeps a ledger by idempotency key, as a real gateway does: one hold at
+// most per key (a repeated authorisation gets the first answer), a hold is
+// released once (by a refund or a void), and it counts what it did, so tests
+// can check that every hold belongs to an authorised payment and that no
+// cancelled order keeps one.
 type SimulatedGateway struct {
-	mu sync.RWMutex
-	f  Faults
+	mu      sync.RWMutex
+	f       Faults
+	answers map[string]payment.GatewayAnswer // first authorisation answer per key
+	held    map[string]int64                 // amount held per key
+	stats   GatewayStats
+}
+
+// GatewayStats counts a gateway's work.
+type GatewayStats struct {
+	AuthorizeCalls, RefundCalls, VoidCalls int
+	Holds                                  int   // holds placed (one per key at most)
+	Released                               int   // holds given back (refund or void)
+	Held                                   int   // holds still in place
+	HeldAmount                             int64 // their total
 }
 
 var _ command.Gateway = (*SimulatedGateway)(nil)
 
 // NewSimulatedGateway returns a gateway with the faults f.
-func NewSimulatedGateway(f Faults) *SimulatedGateway { return &SimulatedGateway{f: f} }
+func NewSimulatedGateway(f Faults) *SimulatedGateway {
+	return &SimulatedGateway{f: f, answers: map[string]payment.GatewayAnswer{}, held: map[string]int64{}}
+}
 
 // SetFaults replaces the faults.
 func (g *SimulatedGateway) SetFaults(f Faults) {
@@ -93,21 +113,71 @@ func (g *SimulatedGateway) faults() Faults {
 	return g.f
 }
 
-// Authorize implements command.Gateway.
-func (g *SimulatedGateway) Authorize(_ context.Context, _, customerID string, _ int64, _ string) (payment.GatewayAnswer, error) {
-	if contains(g.faults().DeclineCustomers, customerID) {
-		return payment.GatewayAnswer{Reason: "card declined (PAYMENT_DECLINE_CUSTOMERS)"}, nil
+// Stats returns what the gateway did so far.
+func (g *SimulatedGateway) Stats() GatewayStats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	st := g.stats
+	for _, a := range g.held {
+		st.Held++
+		st.HeldAmount += a
 	}
-	return payment.GatewayAnswer{Approved: true}, nil
+	return st
+}
+
+// Holding returns the amount key holds.
+func (g *SimulatedGateway) Holding(key string) int64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.held[key]
+}
+
+// Authorize implements command.Gateway.
+func (g *SimulatedGateway) Authorize(_ context.Context, key, customerID string, amount int64, _ string) (payment.GatewayAnswer, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.AuthorizeCalls++
+	if a, ok := g.answers[key]; ok {
+		return a, nil // idempotent replay: no second hold
+	}
+	a := payment.GatewayAnswer{Approved: true}
+	if contains(g.f.DeclineCustomers, customerID) {
+		a = payment.GatewayAnswer{Reason: "card declined (PAYMENT_DECLINE_CUSTOMERS)"}
+	}
+	g.answers[key] = a
+	if a.Approved {
+		g.held[key] = amount
+		g.stats.Holds++
+	}
+	return a, nil
 }
 
 // Refund implements command.Gateway.
-func (g *SimulatedGateway) Refund(_ context.Context, _, orderID string) (payment.GatewayAnswer, error) {
-	f := g.faults()
-	if f.FailRefunds || contains(f.FailRefundOrders, orderID) {
+func (g *SimulatedGateway) Refund(_ context.Context, key, orderID string) (payment.GatewayAnswer, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.RefundCalls++
+	if g.f.FailRefunds || contains(g.f.FailRefundOrders, orderID) {
 		return payment.GatewayAnswer{Reason: "refund refused by the gateway (injected failure)"}, nil
 	}
+	g.release(key)
 	return payment.GatewayAnswer{Approved: true}, nil
+}
+
+// Void implements command.Gateway.
+func (g *SimulatedGateway) Void(_ context.Context, key string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.VoidCalls++
+	g.release(key)
+	return nil
+}
+
+func (g *SimulatedGateway) release(key string) {
+	if _, ok := g.held[key]; ok {
+		delete(g.held, key)
+		g.stats.Released++
+	}
 }
 
 // Delay is the reply delay for a customer's authorisation.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/observe"
 	"github.com/stratahq/strata/registry/client"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	"github.com/stratahq/strata/services/payment/adapters"
 	"github.com/stratahq/strata/services/payment/app/command"
@@ -36,6 +38,9 @@ type Config struct {
 	Clock             func() time.Time
 	// Gateway, when set, replaces the simulated gateway built from Faults (tests).
 	Gateway *adapters.SimulatedGateway
+	// GatewayURL (PAYMENT_GATEWAY_URL), when set, is a card gateway served
+	// over HTTP (adapters.GatewayHandler) used instead of the in-process one.
+	GatewayURL string
 }
 
 // FromEnv reads DATABASE_URL, KAFKA_BROKERS (and KAFKA_CONFIG_*),
@@ -55,6 +60,7 @@ func FromEnv() (Config, error) {
 		Group:             bootstrap.Getenv("PAYMENT_GROUP", "payment"),
 		MetricsAddr:       bootstrap.Getenv("PAYMENT_METRICS_ADDR", "127.0.0.1:9467"),
 		Faults:            faults,
+		GatewayURL:        os.Getenv("PAYMENT_GATEWAY_URL"),
 	}, ferr
 }
 
@@ -102,11 +108,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	gateway := cfg.Gateway
-	if gateway == nil {
-		gateway = adapters.NewSimulatedGateway(cfg.Faults)
+	simulated := cfg.Gateway
+	if simulated == nil {
+		simulated = adapters.NewSimulatedGateway(cfg.Faults)
 	}
-	handlers := command.New(payments, gateway, clock, gateway.Delay)
+	var gateway command.Gateway = simulated
+	if cfg.GatewayURL != "" {
+		gateway = &adapters.HTTPGateway{URL: cfg.GatewayURL, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
+	handlers := command.New(payments, gateway, answer.New(store, types), clock, simulated.Delay)
 
 	metrics := messaging.NewMetrics()
 	reg.MustRegister(metrics.Collectors()...)
@@ -122,16 +132,20 @@ func Run(ctx context.Context, cfg Config) error {
 		Kafka: cfg.Kafka, DB: pool, Registry: schemaRegistry,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, handlers),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
+		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("payment: consumer: %w", err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("payment", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "PAYMENT_METRICS_ADDR")
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("payment", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "PAYMENT_METRICS_ADDR")
 	if err != nil {
 		return err
 	}
 	defer stopMetrics(context.WithoutCancel(ctx)) //nolint:errcheck
 	log.InfoContext(ctx, "payment service running", "topic", cfg.TopicPrefix+ports.Topic, "metrics", metricsAddr,
 		"decline_customers", cfg.Faults.DeclineCustomers, "fail_refunds", cfg.Faults.FailRefunds, "reply_delay", cfg.Faults.ReplyDelay)
-	return consumer.Run(ctx)
+	// Ready (env file written) only once the consumer holds its partitions.
+	return bootstrap.RunConsumer(ctx, consumer, func() error {
+		return bootstrap.WriteEnvFile("payment", cfg.EnvFile, "PAYMENT_METRICS_ADDR", metricsAddr)
+	})
 }

@@ -201,6 +201,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Registry: schemaRegistry, Decoder: up, Router: router,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second,
 		CommitInterval: 200 * time.Millisecond, Metrics: mm, Logger: log, OnHandle: observe.ConsumerHook(cfg.Group),
+		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("projector: consumer: %w", err)
@@ -222,7 +223,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("projector: listen %s: %w", cfg.GRPCAddr, err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("projector", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "PROJECTOR_METRICS_ADDR", "QUERY_GRPC_ADDR", ln.Addr().String())
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("projector", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "PROJECTOR_METRICS_ADDR")
 	if err != nil {
 		ln.Close()
 		return err
@@ -231,31 +232,29 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() {
-		err := consumer.Run(ctx)
-		if ctx.Err() == nil {
-			err = fmt.Errorf("projector: consumer stopped: %w", err)
-		} else {
-			err = nil
-		}
-		errc <- err
-	}()
 	kafkaCheck, closeKafka, err := bootstrap.KafkaCheck(cfg.Kafka)
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
 	}
 	defer closeKafka()
-	bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{queryv1.OrderQueryService_ServiceDesc.ServiceName}, bootstrap.PoolCheck("database", pool), kafkaCheck)
-	log.InfoContext(ctx, "projector running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "group", cfg.Group, "topics", cfg.Topics)
-	if cfg.Ready != nil {
-		cfg.Ready(ln.Addr().String(), metricsAddr)
-	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	consumerDone := make(chan error, 1)
+	go func() { consumerDone <- consumer.Run(ctx) }()
+	// Health stays NOT_SERVING and the env file unwritten until the consumer
+	// holds its partitions (reads before that would wait for a read model
+	// that does not move); from then on health follows the checks.
+	runErr := bootstrap.ServeUntilDone(ctx, consumer, errc, consumerDone, func() error {
+		bootstrap.WatchHealth(ctx, hs, log, 5*time.Second, []string{queryv1.OrderQueryService_ServiceDesc.ServiceName}, bootstrap.PoolCheck("database", pool), kafkaCheck)
+		log.InfoContext(ctx, "projector running", "grpc", ln.Addr().String(), "metrics", metricsAddr, "group", cfg.Group, "topics", cfg.Topics,
+			"partitions", consumer.Assigned())
+		if cfg.Ready != nil {
+			cfg.Ready(ln.Addr().String(), metricsAddr)
+		}
+		return bootstrap.WriteEnvFile("projector", cfg.EnvFile, "PROJECTOR_METRICS_ADDR", metricsAddr, "QUERY_GRPC_ADDR", ln.Addr().String())
+	})
+	if runErr != nil {
+		runErr = fmt.Errorf("projector: %w", runErr)
 	}
 	hs.Shutdown()
 	cancel()
@@ -266,6 +265,9 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-time.After(5 * time.Second):
 		srv.Stop()
 	}
+	// The consumer leaves its group before the process exits, so that the
+	// next instance is assigned at once.
+	bootstrap.AwaitConsumer(log, "projector", consumerDone)
 	return runErr
 }
 

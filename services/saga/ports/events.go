@@ -14,7 +14,8 @@ import (
 )
 
 // Topics the orchestrator consumes (before any prefix).
-var Topics = []string{"events.order", "events.payment", "events.inventory"}
+// events.replies carries participants' answers to repeated commands.
+var Topics = []string{"events.order", "events.payment", "events.inventory", "events.replies"}
 
 // Router routes every event that starts or answers a fulfilment saga to o.
 func Router(types *serde.Registry, o *app.Orchestrator) *messaging.Router {

@@ -21,6 +21,7 @@ import (
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/saga"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
 	invcmd "github.com/stratahq/strata/services/inventory/app/command"
@@ -60,6 +61,8 @@ type shop struct {
 	// drop makes a participant silent for a command type (e.g. "shop.order.ConfirmOrder").
 	dropMu sync.RWMutex
 	drop   map[string]bool
+	hold   map[string]bool // commands of these types wait in held until releaseHeld
+	held   []saga.Message
 	sent   sync.Map // command type -> *atomic.Int64 (distinct command ids handled)
 	seen   sync.Map // command id -> true
 
@@ -106,12 +109,15 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 	}
 	s := &shop{t: t, url: url, pool: pool, store: store, types: types, timeouts: timeouts, drop: map[string]bool{}}
 	s.orderStream = orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
-	s.orders = ordercmd.New(s.orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
+	answers := answer.New(store, types)
+	orderCfg := ordercmd.DefaultConfig
+	orderCfg.Answers = answers
+	s.orders = ordercmd.New(s.orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, orderCfg)
 	if s.payments, err = payadapters.NewPayments(store, types); err != nil {
 		t.Fatal(err)
 	}
 	s.gateway = payadapters.NewSimulatedGateway(payadapters.Faults{})
-	s.payHandlers = paycmd.New(s.payments, s.gateway, time.Now, s.gateway.Delay)
+	s.payHandlers = paycmd.New(s.payments, s.gateway, answers, time.Now, s.gateway.Delay)
 	if s.stocks, err = invadapters.NewStocks(store, types); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +125,7 @@ func newShop(t *testing.T, timeouts fulfilment.Timeouts) *shop {
 		t.Fatal(err)
 	}
 	s.invFaults = invadapters.NewFaults(invadapters.Config{InitialStock: 1000000})
-	s.invHandlers = invcmd.New(s.stocks, s.reservations, s.invFaults, time.Now, invcmd.Config{InitialStock: 1000000})
+	s.invHandlers = invcmd.New(s.stocks, s.reservations, s.invFaults, answers, time.Now, invcmd.Config{InitialStock: 1000000})
 	s.startParticipants(t)
 	s.startOrchestrator()
 	t.Cleanup(s.stopOrchestrator)
@@ -154,6 +160,29 @@ func (s *shop) setDrop(commandType string, v bool) {
 	s.dropMu.Lock()
 	s.drop[commandType] = v
 	s.dropMu.Unlock()
+}
+
+// setHold makes a participant slow for a command type: its commands wait
+// until releaseHeld, in order.
+func (s *shop) setHold(commandType string, v bool) {
+	s.dropMu.Lock()
+	if s.hold == nil {
+		s.hold = map[string]bool{}
+	}
+	s.hold[commandType] = v
+	s.dropMu.Unlock()
+}
+
+// releaseHeld delivers the held commands now, in the order they were sent.
+func (s *shop) releaseHeld(ctx context.Context) {
+	s.dropMu.Lock()
+	held := s.held
+	s.held = nil
+	clear(s.hold)
+	s.dropMu.Unlock()
+	for _, m := range held {
+		s.deliver(ctx, m)
+	}
 }
 
 func (s *shop) count(commandType string) int64 {
@@ -249,6 +278,13 @@ func (s *shop) deliver(ctx context.Context, m saga.Message) {
 	s.dropMu.RLock()
 	dropped := s.drop[m.Type]
 	s.dropMu.RUnlock()
+	s.dropMu.Lock()
+	if s.hold[m.Type] {
+		s.held = append(s.held, m)
+		s.dropMu.Unlock()
+		return
+	}
+	s.dropMu.Unlock()
 	if dropped {
 		c, _ := s.sent.LoadOrStore("dropped:"+m.Type, new(atomic.Int64))
 		c.(*atomic.Int64).Add(1)
@@ -365,6 +401,12 @@ func (s *shop) check(ctx context.Context, orderID string) order.Status {
 			s.t.Fatal(err)
 		}
 		held += st.HeldBy(fulfilment.ReservationID(orderID))
+	}
+	if s.gateway != nil {
+		// The card gateway holds exactly what the payment records.
+		if g := s.gateway.Holding(fulfilment.PaymentID(orderID)); g != p.Held() {
+			s.t.Errorf("order %s (%s): the gateway holds %d, the payment records %d (%s)", orderID, o.Status(), g, p.Held(), p.Status())
+		}
 	}
 	switch o.Status() {
 	case order.Confirmed:

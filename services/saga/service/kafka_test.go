@@ -25,6 +25,7 @@ import (
 	"github.com/stratahq/strata/internal/testenv"
 	"github.com/stratahq/strata/messaging"
 	"github.com/stratahq/strata/saga"
+	"github.com/stratahq/strata/saga/answer"
 	"github.com/stratahq/strata/serde"
 	invadapters "github.com/stratahq/strata/services/inventory/adapters"
 	invsvc "github.com/stratahq/strata/services/inventory/service"
@@ -111,7 +112,9 @@ func TestFulfilmentOverKafka(t *testing.T) {
 
 	// The order service's side: its command handlers behind the saga-command adapter.
 	orderStream := orderadapters.NewOrderStream(store, types, orderadapters.NewStoreDecoder(store, types, nil))
-	orders := ordercmd.New(orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, ordercmd.DefaultConfig)
+	orderCfg := ordercmd.DefaultConfig
+	orderCfg.Answers = answer.New(store, types)
+	orders := ordercmd.New(orderStream, orderadapters.NewStockCheck(), orderadapters.NewCreditCheck(0), time.Now, orderCfg)
 	orderConsumer, err := messaging.NewConsumer(messaging.ConsumerConfig{
 		Group: prefix + "order", Topics: []string{prefix + fulfilment.TopicOrder}, DB: pool,
 		Kafka:    messaging.KafkaConfig{"bootstrap.servers": brokers, "allow.auto.create.topics": "true", "topic.metadata.refresh.interval.ms": "5000"},
@@ -166,7 +169,7 @@ func TestFulfilmentOverKafka(t *testing.T) {
 		}
 	}()
 
-	s := &shop{t: t, url: url, pool: pool, store: store, types: types, orders: orders, orderStream: orderStream}
+	s := &shop{t: t, url: url, pool: pool, store: store, types: types, orders: orders, orderStream: orderStream, gateway: gateway}
 	if s.payments, err = payadapters.NewPayments(store, types); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +257,7 @@ func deleteTopicsAtEnd(t *testing.T, brokers, prefix string) {
 		defer a.Close()
 		var names []string
 		for _, name := range []string{"events.order", "events.payment", "events.inventory", "events.stock",
-			"commands.order", "commands.payment", "commands.inventory", "events.saga"} {
+			"commands.order", "commands.payment", "commands.inventory", "events.saga", "events.replies"} {
 			names = append(names, prefix+name, prefix+name+".dlq")
 		}
 		_, _ = a.DeleteTopics(ctx, names)

@@ -180,11 +180,12 @@ func Run(ctx context.Context, cfg Config) error {
 		Kafka: cfg.Kafka, DB: pool, Registry: regClient,
 		Decoder: messaging.NewResolvingDecoder(types), Router: ports.Router(types, app.New(engine)),
 		Metrics: metrics, Logger: log, OnHandle: observe.ConsumerHook(cfg.TopicPrefix + cfg.Group),
+		ShutdownTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("saga: consumer: %w", err)
 	}
-	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("saga", cfg.MetricsAddr, reg, cfg.Registry == nil, cfg.EnvFile, "SAGA_METRICS_ADDR")
+	metricsAddr, stopMetrics, err := bootstrap.ServeMetrics("saga", cfg.MetricsAddr, reg, cfg.Registry == nil, "", "SAGA_METRICS_ADDR")
 	if err != nil {
 		return err
 	}
@@ -198,10 +199,13 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = engine.Run(ctx, transport, saga.RunOptions{PollInterval: cfg.PollInterval})
 	}()
 	log.InfoContext(ctx, "saga orchestrator running", "topics", topics, "metrics", metricsAddr, "timeouts", fmt.Sprintf("%+v", cfg.Timeouts))
-	if cfg.Ready != nil {
-		cfg.Ready(engine)
-	}
-	err = consumer.Run(ctx)
+	// Ready (env file written) only once the consumer holds its partitions.
+	err = bootstrap.RunConsumer(ctx, consumer, func() error {
+		if cfg.Ready != nil {
+			cfg.Ready(engine)
+		}
+		return bootstrap.WriteEnvFile("saga", cfg.EnvFile, "SAGA_METRICS_ADDR", metricsAddr)
+	})
 	cancel()
 	wg.Wait()
 	return err

@@ -18,7 +18,6 @@ import (
 	orderev "github.com/stratahq/strata/gen/avro/order"
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/internal/testenv"
-	"github.com/stratahq/strata/registry/client"
 	"github.com/stratahq/strata/serde"
 	cliev "github.com/stratahq/strata/tools/strata/cli/events"
 	"github.com/stratahq/strata/upcasters"
@@ -162,10 +161,7 @@ func TestEventsShowAnyTypeThroughTheRegistry(t *testing.T) {
 	name := ns + ".Thing"
 	v1 := `{"type":"record","name":"Thing","namespace":"` + ns + `","fields":[{"name":"a","type":"string"}]}`
 	v2 := `{"type":"record","name":"Thing","namespace":"` + ns + `","fields":[{"name":"a","type":"string"},{"name":"b","type":"string","default":"x"}]}`
-	reg, err := client.ForURL(regURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := testenv.RegistryClient(t, regURL)
 	for _, js := range []string{v1, v2} {
 		if _, err := reg.CreateSchema(name, js, srclient.Avro); err != nil {
 			t.Fatal(err)

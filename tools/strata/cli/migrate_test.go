@@ -29,8 +29,13 @@ func TestMigrateAppliesOnceThenIsANoOp(t *testing.T) {
 		t.Fatalf("second run output: %s", out.String())
 	}
 	out.Reset()
-	if code := Run(ctx, []string{"migrate", "--list"}, nil, &out, &errb); code != ExitOK || !strings.Contains(out.String(), "0002_read_horizon") {
+	if code := Run(ctx, []string{"migrate", "--list"}, nil, &out, &errb); code != ExitOK || !strings.HasPrefix(out.String(), "MIGRATION\n0001_event_store\n") ||
+		!strings.Contains(out.String(), "0002_read_horizon") {
 		t.Fatalf("--list: exit %d: %s", code, out.String())
+	}
+	out.Reset()
+	if code := Run(ctx, []string{"migrate", "--list", "-o", "json"}, nil, &out, &errb); code != ExitOK || !strings.HasPrefix(out.String(), `{"name":"0001_event_store"}`+"\n") {
+		t.Fatalf("--list -o json: exit %d: %s", code, out.String())
 	}
 	t.Setenv("DATABASE_URL", "")
 	if code := Run(ctx, []string{"migrate"}, nil, &out, &errb); code != ExitUsage {

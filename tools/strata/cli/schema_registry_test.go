@@ -139,6 +139,7 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestSchemaRegisterAndCheckAgainstRegistry(t *testing.T) {
 	reg, url := newFakeRegistry(t)
 	dir := t.TempDir()
+	writeProject(t, dir)
 	writeFile(t, filepath.Join(dir, addressPath), address)
 	writeFile(t, filepath.Join(dir, orderPath), placedV1)
 	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD_TRANSITIVE\n")
@@ -191,6 +192,18 @@ func TestSchemaRegisterAndCheckAgainstRegistry(t *testing.T) {
 	code, out, _ = run(t, "schema", "register", "--root", dir)
 	if code != ExitFail || !strings.Contains(out, "REFUSED by the registry") || len(reg.schemas) != 2 {
 		t.Fatalf("register v3: exit %d\n%s", code, out)
+	}
+	// Lowering the level to push v3 through: refused, the registry's level
+	// stays, unless the override names the subject (and is logged).
+	writeFile(t, filepath.Join(dir, "schemas", "subjects.yaml"), "subjects:\n  shop.order.OrderPlaced:\n    level: NONE\n")
+	code, out, _ = run(t, "schema", "register", "--root", dir)
+	if code != ExitFail || !strings.Contains(out, "REFUSED: level would be lowered from BACKWARD_TRANSITIVE") ||
+		reg.levels["shop.order.OrderPlaced"] != "BACKWARD_TRANSITIVE" || len(reg.schemas) != 2 {
+		t.Fatalf("register with a lowered level: exit %d, level %s\n%s", code, reg.levels["shop.order.OrderPlaced"], out)
+	}
+	code, out, errs = run(t, "schema", "register", "--root", dir, "--allow-lower-level", "shop.order.OrderPlaced")
+	if code != ExitOK || !strings.Contains(errs, "OVERRIDE: shop.order.OrderPlaced level lowered from BACKWARD_TRANSITIVE to NONE") || reg.levels["shop.order.OrderPlaced"] != "NONE" {
+		t.Fatalf("register with the override: exit %d\n%s%s", code, out, errs)
 	}
 	// An unreachable registry is a usage error (2), not a verdict.
 	if code, _, _ := run(t, "schema", "check", "--root", dir, "--against", "registry", "--registry", "http://127.0.0.1:1"); code != ExitUsage {

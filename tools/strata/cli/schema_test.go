@@ -99,8 +99,14 @@ func TestSchemaUsage(t *testing.T) {
 	if code, _, _ := run(t, "schema", "frobnicate"); code != ExitUsage {
 		t.Errorf("unknown subcommand: exit %d", code)
 	}
-	if code, out, _ := run(t, "schema", "help"); code != ExitOK || !strings.Contains(out, "check") {
+	if code, out, _ := run(t, "schema", "--help"); code != ExitOK || !strings.Contains(out, "check") || !strings.Contains(out, "verify") {
 		t.Errorf("help: exit %d, %q", code, out)
+	}
+	if code, out, _ := run(t, "help", "schema", "check"); code != ExitOK || !strings.Contains(out, "--allow-lower-level") {
+		t.Errorf("help schema check: exit %d, %q", code, out)
+	}
+	if code, _, errs := run(t, "schema", "check", "--no-such-flag"); code != ExitUsage || !strings.Contains(errs, "Usage:") {
+		t.Errorf("bad flag: exit %d, %q", code, errs)
 	}
 }
 
@@ -158,8 +164,15 @@ func TestSchemaCompatCommand(t *testing.T) {
 	}
 }
 
+// writeProject writes a project file for the shop's namespace to dir.
+func writeProject(t *testing.T, dir string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "strata.yaml"), "version: 1\nmodule: example.com/shop\nnamespace: shop\n")
+}
+
 func TestSchemaLintCommand(t *testing.T) {
 	dir := t.TempDir()
+	writeProject(t, dir)
 	writeFile(t, filepath.Join(dir, "schemas", "avro", "order", "Address.avsc"), address)
 	writeFile(t, filepath.Join(dir, "schemas", "avro", "order", "OrderPlaced.avsc"), placedV2)
 	if code, out, errs := run(t, "schema", "lint", "--root", dir); code != ExitOK {
@@ -209,6 +222,10 @@ func gitRepo(t *testing.T, files map[string]string) string {
 	}
 	dir := t.TempDir()
 	gitIn(t, dir, "init", "-q", "-b", "main")
+	writeProject(t, dir)
+	if _, ok := files[subjectsPath]; !ok {
+		writeFile(t, filepath.Join(dir, subjectsPath), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD\n")
+	}
 	commitFiles(t, dir, files, "v1")
 	gitIn(t, dir, "checkout", "-q", "-b", "feature")
 	return dir
@@ -240,6 +257,7 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 
 const orderPath = "schemas/avro/order/OrderPlaced.avsc"
 const addressPath = "schemas/avro/order/Address.avsc"
+const subjectsPath = "schemas/subjects.yaml"
 
 func TestSchemaCheckGitBreakingChange(t *testing.T) {
 	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
@@ -325,9 +343,14 @@ func TestSchemaCheckGitTransitiveUsesHistory(t *testing.T) {
 
 func TestSchemaCheckGitNewRemovedAndNoBase(t *testing.T) {
 	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
-	// A new subject: nothing to check against.
+	// A new subject: nothing to check against, but it must have a level.
 	writeFile(t, filepath.Join(dir, "schemas/avro/order/OrderShipped.avsc"),
 		`{"type":"record","name":"OrderShipped","namespace":"shop.order","doc":"d","fields":[{"name":"order_id","type":"int","doc":"d"}]}`)
+	code, out, _ := run(t, "schema", "check", "--root", dir)
+	if code != ExitFail || !strings.Contains(out, "schemas/subjects.yaml:1: LEVEL_MISSING shop.order.OrderShipped: no level") {
+		t.Fatalf("new subject without a level: exit %d\n%s", code, out)
+	}
+	writeFile(t, filepath.Join(dir, subjectsPath), "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD\n  shop.order.OrderShipped:\n    level: BACKWARD_TRANSITIVE\n")
 	if code, out, errs := run(t, "schema", "check", "--root", dir); code != ExitOK {
 		t.Fatalf("new subject: exit %d\n%s%s", code, out, errs)
 	}
@@ -335,13 +358,14 @@ func TestSchemaCheckGitNewRemovedAndNoBase(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, orderPath)); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := run(t, "schema", "check", "--root", dir)
+	code, out, _ = run(t, "schema", "check", "--root", dir)
 	if code != ExitFail || !strings.Contains(out, "schemas/avro/order/OrderPlaced.avsc:1: SUBJECT_REMOVED shop.order.OrderPlaced") {
 		t.Errorf("removed subject: exit %d\n%s", code, out)
 	}
 	// No main branch: nothing to check.
 	lone := t.TempDir()
 	gitIn(t, lone, "init", "-q", "-b", "trunk")
+	writeProject(t, lone)
 	writeFile(t, filepath.Join(lone, orderPath), placedV3)
 	writeFile(t, filepath.Join(lone, addressPath), address)
 	if code, out, errs := run(t, "schema", "check", "--root", lone); code != ExitOK {
@@ -388,5 +412,109 @@ func TestSchemaCatalog(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "docs", "events", "shop.order.Gone.md")); !os.IsNotExist(err) {
 		t.Errorf("stale page kept: %v", err)
+	}
+}
+
+// A change that breaks a subject and lowers its level in the same commit
+// fails the gate: the base's level is the floor. Only an explicit override
+// lets it through, and the override is logged.
+func TestSchemaCheckLevelLowered(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV2, addressPath: address,
+		subjectsPath: "subjects:\n  shop.order.OrderPlaced:\n    level: BACKWARD_TRANSITIVE\n"})
+	commitFiles(t, dir, map[string]string{
+		orderPath:    placedV3Only,
+		subjectsPath: "subjects:\n  shop.order.OrderPlaced:\n    level: NONE\n",
+	}, "break OrderPlaced and set NONE")
+	code, out, errs := run(t, "schema", "check", "--root", dir)
+	if code != ExitFail {
+		t.Fatalf("breaking change with a lowered level: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"schemas/subjects.yaml:3: LEVEL_LOWERED shop.order.OrderPlaced: level lowered from BACKWARD_TRANSITIVE to NONE",
+		"READER_FIELD_MISSING_DEFAULT_VALUE shop.order.OrderPlaced /fields/3: gift_note (BACKWARD_TRANSITIVE",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errs = run(t, "schema", "check", "--root", dir, "--format", "json", "--allow-lower-level", "shop.order.OrderPlaced")
+	if code != ExitOK {
+		t.Fatalf("with the override: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "OVERRIDE: shop.order.OrderPlaced level lowered from BACKWARD_TRANSITIVE to NONE") {
+		t.Errorf("override not logged: %s", errs)
+	}
+	var rep struct {
+		Overrides []struct{ Subject, From, To string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Overrides) != 1 || rep.Overrides[0].From != "BACKWARD_TRANSITIVE" {
+		t.Errorf("json overrides: %v %+v\n%s", err, rep, out)
+	}
+	// The override names a subject: another subject's does not count.
+	if code, _, _ := run(t, "schema", "check", "--root", dir, "--allow-lower-level", "shop.order.Other"); code != ExitFail {
+		t.Errorf("override of another subject: exit %d, want 1", code)
+	}
+	// Strict YAML: a typo in the subjects file is an error, not ignored.
+	writeFile(t, filepath.Join(dir, subjectsPath), "subjects:\n  shop.order.OrderPlaced:\n    levle: BACKWARD_TRANSITIVE\n")
+	if code, _, errs := run(t, "schema", "check", "--root", dir); code != ExitUsage || !strings.Contains(errs, "schemas/subjects.yaml:3: subjects.shop.order.OrderPlaced.levle: unknown key") {
+		t.Errorf("typo: exit %d, want 2\n%s", code, errs)
+	}
+}
+
+// placedV3Only adds a field without a default to placedV2: breaks BACKWARD.
+const placedV3Only = `{
+  "type": "record",
+  "name": "OrderPlaced",
+  "namespace": "shop.order",
+  "doc": "An order was placed.",
+  "fields": [
+    {"name": "order_id", "type": "string", "doc": "Order id."},
+    {"name": "ship_to", "type": "shop.order.Address", "doc": "Where to."},
+    {"name": "currency", "type": "string", "default": "EUR", "doc": "ISO 4217 code."},
+    {"name": "gift_note", "type": "string", "doc": "Note."}
+  ]
+}
+`
+
+// `strata schema upcaster` scaffolds a change that needs one: the old
+// schema as a history file, a Go step, a golden payload of the old version,
+// and the declaration to add; a change resolution can carry needs no step.
+func TestSchemaUpcasterScaffold(t *testing.T) {
+	dir := gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	writeFile(t, filepath.Join(dir, orderPath), placedV3) // currency without a default
+	code, out, errs := run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"wrote upcasters/history/shop.order.OrderPlaced/v1.avsc",
+		"wrote upcasters/order_placed_v1.go",
+		"wrote upcasters/testdata/shop.order.OrderPlaced/v1.avro",
+		"READER_FIELD_MISSING_DEFAULT_VALUE /fields/2 currency",
+		"      - version: 1\n        schema: upcasters/history/shop.order.OrderPlaced/v1.avsc\n        path: upcaster\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "upcasters", "order_placed_v1.go"))
+	if err != nil || !strings.Contains(string(src), "func OrderPlacedV1ToV2(rec map[string]any) (map[string]any, error)") ||
+		!strings.Contains(string(src), "//go:embed history/shop.order.OrderPlaced/v1.avsc") {
+		t.Errorf("step: %v\n%s", err, src)
+	}
+	payload, err := os.ReadFile(filepath.Join(dir, "upcasters", "testdata", "shop.order.OrderPlaced", "v1.avro"))
+	if err != nil || len(payload) == 0 {
+		t.Errorf("golden payload: %v %d bytes", err, len(payload))
+	}
+	// Files are never overwritten.
+	if code, _, _ := run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced"); code != ExitUsage {
+		t.Errorf("second run: exit %d, want 2", code)
+	}
+	// A change resolution carries: the history file only, path: resolution.
+	dir = gitRepo(t, map[string]string{orderPath: placedV1, addressPath: address})
+	writeFile(t, filepath.Join(dir, orderPath), placedV2)
+	code, out, _ = run(t, "schema", "upcaster", "--root", dir, "shop.order.OrderPlaced")
+	if code != ExitOK || !strings.Contains(out, "no upcaster needed") || !strings.Contains(out, "path: resolution") || strings.Contains(out, ".go") {
+		t.Errorf("resolution change: exit %d\n%s", code, out)
 	}
 }

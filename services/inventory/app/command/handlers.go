@@ -36,6 +36,15 @@ type Reservations interface {
 }
 
 // Faults is the inventory service's failure injection.
+// ErrChanged: the reservation changed under a handler in a way that needs
+// the command handled again (a retryable error).
+var ErrChanged = errors.New("reservation changed while the command was handled")
+
+// Answers answers a repeated command with the outcome already recorded.
+type Answers interface {
+	Answer(ctx context.Context, commandID, correlationID string, ev any) error
+}
+
 type Faults interface {
 	// OutOfStock reports a product that must be treated as having no units.
 	OutOfStock(productID string) bool
@@ -55,13 +64,39 @@ type Handlers struct {
 	stocks       Stocks
 	reservations Reservations
 	faults       Faults
+	answers      Answers
 	now          func() time.Time
 	cfg          Config
 }
 
 // New returns the handlers.
-func New(stocks Stocks, reservations Reservations, faults Faults, now func() time.Time, cfg Config) *Handlers {
-	return &Handlers{stocks: stocks, reservations: reservations, faults: faults, now: now, cfg: cfg}
+func New(stocks Stocks, reservations Reservations, faults Faults, answers Answers, now func() time.Time, cfg Config) *Handlers {
+	return &Handlers{stocks: stocks, reservations: reservations, faults: faults, answers: answers, now: now, cfg: cfg}
+}
+
+// answer answers a repeated command with the outcome recorded.
+func (h *Handlers) answer(ctx context.Context, meta Meta, reservationID string, outcome any) error {
+	if h.answers == nil || outcome == nil {
+		return nil
+	}
+	if err := h.answers.Answer(ctx, meta.CommandID, meta.CorrelationID, outcome); err != nil {
+		return fmt.Errorf("reservation %s: %w", reservationID, err)
+	}
+	return nil
+}
+
+// releaseHeld frees what the products hold for a reservation that was
+// voided (a no-op for products that hold nothing for it).
+func (h *Handlers) releaseHeld(ctx context.Context, meta Meta, reservationID, orderID string, items []reservation.Item, now time.Time) error {
+	for _, it := range items {
+		err := h.stocks.Execute(ctx, it.ProductID, sub(meta, "void"), func(s *stock.Stock) ([]any, error) {
+			return s.DecideRelease(reservationID, orderID, now)
+		})
+		if err != nil {
+			return fmt.Errorf("release %s: product %s: %w", reservationID, it.ProductID, err)
+		}
+	}
+	return nil
 }
 
 // sub derives the command id of one step of a command, so that two appends
@@ -91,10 +126,17 @@ func (h *Handlers) ReserveStock(ctx context.Context, meta Meta, c *events.Reserv
 	if err != nil {
 		return fmt.Errorf("reserve %s: %w", c.ReservationID, err)
 	}
-	if r.Decided() {
-		return nil
-	}
 	now := h.now().UTC()
+	if r.Decided() {
+		if r.Status() == reservation.StatusReleased {
+			// Voided (or released): whatever an earlier attempt of this
+			// request held before it died is given back.
+			if err := h.releaseHeld(ctx, meta, c.ReservationID, c.OrderID, items, now); err != nil {
+				return err
+			}
+		}
+		return h.answer(ctx, meta, c.ReservationID, r.ReserveOutcome())
+	}
 	var unavailable, reasons []string
 	var held []string
 	for _, it := range items {
@@ -128,21 +170,39 @@ func (h *Handlers) ReserveStock(ctx context.Context, meta Meta, c *events.Reserv
 				return fmt.Errorf("reserve %s: undo product %s: %w", c.ReservationID, p, err)
 			}
 		}
-		err := h.reservations.Execute(ctx, c.ReservationID, sub(meta, "answer"), func(r *reservation.Reservation) ([]any, error) {
+		return h.decideReservation(ctx, meta, c, items, now, func(r *reservation.Reservation) ([]any, error) {
 			return r.DecideFailed(c.OrderID, strings.Join(reasons, "; "), unavailable, now)
 		})
-		if err != nil {
-			return fmt.Errorf("reserve %s: %w", c.ReservationID, err)
-		}
-		return nil
 	}
-	err = h.reservations.Execute(ctx, c.ReservationID, sub(meta, "answer"), func(r *reservation.Reservation) ([]any, error) {
+	return h.decideReservation(ctx, meta, c, items, now, func(r *reservation.Reservation) ([]any, error) {
 		return r.DecideReserved(c.OrderID, items, now)
+	})
+}
+
+// decideReservation records the reservation's answer. When another handler
+// decided first, the command is answered with what it recorded, and units
+// this one held are given back if that was a void.
+func (h *Handlers) decideReservation(ctx context.Context, meta Meta, c *events.ReserveStock, items []reservation.Item, now time.Time,
+	decide func(r *reservation.Reservation) ([]any, error)) error {
+	var decided bool
+	var final *reservation.Reservation
+	err := h.reservations.Execute(ctx, c.ReservationID, sub(meta, "answer"), func(r *reservation.Reservation) ([]any, error) {
+		evs, err := decide(r)
+		decided, final = len(evs) > 0, r
+		return evs, err
 	})
 	if err != nil {
 		return fmt.Errorf("reserve %s: %w", c.ReservationID, err)
 	}
-	return nil
+	if decided {
+		return nil
+	}
+	if final.Status() == reservation.StatusReleased {
+		if err := h.releaseHeld(ctx, meta, c.ReservationID, c.OrderID, items, now); err != nil {
+			return err
+		}
+	}
+	return h.answer(ctx, meta, c.ReservationID, final.ReserveOutcome())
 }
 
 // decideReserve reserves on s, first receiving the configured initial stock
@@ -177,10 +237,11 @@ func (h *Handlers) ReleaseStock(ctx context.Context, meta Meta, c *events.Releas
 		return fmt.Errorf("release %s: %w", c.ReservationID, err)
 	}
 	if r.Status() == reservation.StatusReleased {
-		return nil
+		return h.answer(ctx, meta, c.ReservationID, r.ReleaseOutcome())
 	}
 	now := h.now().UTC()
-	if r.Status() == reservation.StatusReserved {
+	loaded := r.Status()
+	if loaded == reservation.StatusReserved {
 		for _, it := range r.Items() {
 			err := h.stocks.Execute(ctx, it.ProductID, sub(meta, "release"), func(s *stock.Stock) ([]any, error) {
 				return s.DecideRelease(c.ReservationID, c.OrderID, now)
@@ -190,13 +251,25 @@ func (h *Handlers) ReleaseStock(ctx context.Context, meta Meta, c *events.Releas
 			}
 		}
 	}
+	var decided bool
+	var final *reservation.Reservation
 	err = h.reservations.Execute(ctx, c.ReservationID, sub(meta, "answer"), func(r *reservation.Reservation) ([]any, error) {
-		return r.DecideReleased(c.OrderID, now)
+		if r.Status() == reservation.StatusReserved && loaded != reservation.StatusReserved {
+			// Reserved after this handler looked: its units were not freed
+			// above; fail, so the command is retried on the new state.
+			return nil, fmt.Errorf("reservation %s was made while it was released: %w", c.ReservationID, ErrChanged)
+		}
+		evs, err := r.DecideReleased(c.OrderID, now)
+		decided, final = len(evs) > 0, r
+		return evs, err
 	})
 	if err != nil {
 		return fmt.Errorf("release %s: %w", c.ReservationID, err)
 	}
-	return nil
+	if decided {
+		return nil
+	}
+	return h.answer(ctx, meta, c.ReservationID, final.ReleaseOutcome())
 }
 
 // merge sums quantities per product and sorts by product id (a stable order

@@ -99,7 +99,7 @@ func setup(t *testing.T, onHand map[string]int, out ...string) (*command.Handler
 	for p, q := range onHand {
 		m.streams["stock-"+p] = []any{&events.StockReceived{ProductID: p, Quantity: q}}
 	}
-	return command.New(s, r, faults{out}, func() time.Time { return now }, command.Config{}), s, r
+	return command.New(s, r, faults{out}, nil, func() time.Time { return now }, command.Config{}), s, r
 }
 
 func reserve(res string, items ...events.StockItem) *events.ReserveStock {

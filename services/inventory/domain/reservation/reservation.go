@@ -44,6 +44,9 @@ type Reservation struct {
 	status  Status
 	items   []Item
 	version int64
+	// The outcomes recorded, to answer a repeated command with.
+	reserve any // *events.StockReserved or *events.StockReservationFailed
+	release *events.StockReleased
 }
 
 // New returns a reservation with no history.
@@ -72,21 +75,48 @@ func (r *Reservation) Apply(e any) error {
 			return fmt.Errorf("reservation %s: StockReserved in state %s", r.id, r.status)
 		}
 		r.orderID, r.status, r.items = e.OrderID, StatusReserved, fromEvent(e.Items)
+		r.reserve = e
 	case *events.StockReservationFailed:
 		if r.status != StatusNew {
 			return fmt.Errorf("reservation %s: StockReservationFailed in state %s", r.id, r.status)
 		}
 		r.orderID, r.status = e.OrderID, StatusFailed
+		r.reserve = e
 	case *events.StockReleased:
 		if r.status == StatusReleased {
 			return fmt.Errorf("reservation %s: StockReleased in state %s", r.id, r.status)
 		}
 		r.orderID, r.status = e.OrderID, StatusReleased
+		r.release = e
 	default:
 		return fmt.Errorf("reservation %s: unknown event %T", r.id, e)
 	}
 	r.version++
 	return nil
+}
+
+// ReserveOutcome is the answer recorded to a reservation request, for a
+// repeated ReserveStock: StockReserved or StockReservationFailed, or, for a
+// reservation voided before it was made, a StockReservationFailed saying so.
+// nil while NEW.
+func (r *Reservation) ReserveOutcome() any {
+	switch {
+	case r.reserve != nil:
+		return r.reserve
+	case r.release != nil:
+		return &events.StockReservationFailed{ReservationID: r.id, OrderID: r.orderID, Reason: "reservation voided before it was made",
+			UnavailableProductIds: []string{}, FailedAt: r.release.ReleasedAt}
+	}
+	return nil
+}
+
+// ReleaseOutcome is the StockReleased recorded, for a repeated ReleaseStock;
+// nil unless RELEASED.
+func (r *Reservation) ReleaseOutcome() any {
+	if r.release == nil {
+		return nil
+	}
+	return r.release
 }
 
 // Validate checks the items of a reservation request.

@@ -18,6 +18,13 @@ type Config struct {
 	MaxConflictRetries int
 	// RetryBackoff is the base of the randomised pause between such retries.
 	RetryBackoff time.Duration
+	// Answers, when set, answers a saga's repeated command (AnswerRepeat).
+	Answers Answers
+}
+
+// Answers answers a repeated command with the outcome already recorded.
+type Answers interface {
+	Answer(ctx context.Context, commandID, correlationID string, ev any) error
 }
 
 // DefaultConfig retries a conflict up to 5 times with a few milliseconds' pause.
@@ -101,6 +108,29 @@ func (h *Handlers) CancelOrder(ctx context.Context, meta Meta, id, reason string
 	return h.run(ctx, "cancel order", id, meta, false, func(o *order.Order) ([]any, error) {
 		return o.Cancel(reason, h.now())
 	})
+}
+
+// AnswerRepeat answers a saga command the order's state refused ("confirm"
+// or "cancel") with the outcome the order recorded: a repeated ConfirmOrder
+// gets the OrderConfirmed, a repeated CancelOrder (or a ConfirmOrder for a
+// cancelled order) the OrderCancelled. answered is false when the order
+// recorded nothing that answers it (e.g. a cancellation of a shipped order).
+func (h *Handlers) AnswerRepeat(ctx context.Context, meta Meta, id, command string) (answered bool, err error) {
+	if h.cfg.Answers == nil || meta.CommandID == "" {
+		return false, nil
+	}
+	l, err := h.stream.Load(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("answer %s of order %s: %w", command, id, err)
+	}
+	outcome := l.Order.Outcome(command)
+	if outcome == nil {
+		return false, nil
+	}
+	if err := h.cfg.Answers.Answer(ctx, meta.CommandID, meta.CorrelationID, outcome); err != nil {
+		return false, fmt.Errorf("answer %s of order %s: %w", command, id, err)
+	}
+	return true, nil
 }
 
 // alreadyHandled reports whether the command id already took effect on the stream.

@@ -71,6 +71,8 @@ type Order struct {
 	carrier        string
 	trackingNumber string
 	cancelReason   string
+	confirmedAt    time.Time
+	cancelledAt    time.Time
 }
 
 // New returns an order in DRAFT with no history.
@@ -109,6 +111,21 @@ func (o *Order) PlacedAt() time.Time { return o.placedAt }
 // UpdatedAt returns the time of the latest event.
 func (o *Order) UpdatedAt() time.Time { return o.updatedAt }
 
+// Outcome is the event the order recorded that answers a repeated saga
+// command ("confirm" or "cancel"), or nil when it recorded none: a confirmed
+// (or shipped) order answers a confirmation with its OrderConfirmed, a
+// cancelled one answers a confirmation or a cancellation with its
+// OrderCancelled.
+func (o *Order) Outcome(command string) any {
+	switch {
+	case o.status == Cancelled && (command == "confirm" || command == "cancel"):
+		return &events.OrderCancelled{OrderID: o.id, Reason: o.cancelReason, CancelledAt: o.cancelledAt}
+	case (o.status == Confirmed || o.status == Shipped) && command == "confirm":
+		return &events.OrderConfirmed{OrderID: o.id, PaymentID: o.paymentID, ReservationID: o.reservationID, ConfirmedAt: o.confirmedAt}
+	}
+	return nil
+}
+
 // CancelReason returns why the order was cancelled, if it was.
 func (o *Order) CancelReason() string { return o.cancelReason }
 
@@ -143,7 +160,7 @@ func (o *Order) Apply(e any) error {
 			return fmt.Errorf("order %s: OrderConfirmed in state %s", o.id, o.status)
 		}
 		o.paymentID, o.reservationID = e.PaymentID, e.ReservationID
-		o.updatedAt = e.ConfirmedAt
+		o.updatedAt, o.confirmedAt = e.ConfirmedAt, e.ConfirmedAt
 		o.status = Confirmed
 	case *events.OrderShipped:
 		if o.status != Confirmed {
@@ -157,7 +174,7 @@ func (o *Order) Apply(e any) error {
 			return fmt.Errorf("order %s: OrderCancelled in state %s", o.id, o.status)
 		}
 		o.cancelReason = e.Reason
-		o.updatedAt = e.CancelledAt
+		o.updatedAt, o.cancelledAt = e.CancelledAt, e.CancelledAt
 		o.status = Cancelled
 	default:
 		return fmt.Errorf("order %s: unknown event %T", o.id, e)

@@ -18,6 +18,16 @@ type memPayments struct {
 	seen    map[string]bool
 }
 
+func (m *memPayments) Load(_ context.Context, id string) (*payment.Payment, error) {
+	p := payment.New(id)
+	for _, e := range m.streams[id] {
+		if err := p.Apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
 func (m *memPayments) Execute(_ context.Context, id string, meta command.Meta, decide func(*payment.Payment) ([]any, error)) error {
 	p := payment.New(id)
 	for _, e := range m.streams[id] {
@@ -46,7 +56,7 @@ func TestHandlers(t *testing.T) {
 	ctx := context.Background()
 	m := &memPayments{streams: map[string][]any{}, seen: map[string]bool{}}
 	gw := adapters.NewSimulatedGateway(adapters.Faults{DeclineCustomers: []string{"bad"}, FailRefundOrders: []string{"o-3"}})
-	h := command.New(m, gw, func() time.Time { return time.Unix(0, 0) }, gw.Delay)
+	h := command.New(m, gw, nil, func() time.Time { return time.Unix(0, 0) }, gw.Delay)
 	auth := func(id, order, customer string) {
 		t.Helper()
 		c := &events.AuthorizePayment{PaymentID: id, OrderID: order, CustomerID: customer, Amount: 100, Currency: "KRW"}
@@ -88,7 +98,7 @@ func TestHandlers(t *testing.T) {
 func TestReplyDelay(t *testing.T) {
 	m := &memPayments{streams: map[string][]any{}, seen: map[string]bool{}}
 	gw := adapters.NewSimulatedGateway(adapters.Faults{ReplyDelay: time.Hour, SlowCustomers: []string{"slow"}})
-	h := command.New(m, gw, time.Now, gw.Delay)
+	h := command.New(m, gw, nil, time.Now, gw.Delay)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := h.AuthorizePayment(ctx, command.Meta{CommandID: "x"}, &events.AuthorizePayment{PaymentID: "p", OrderID: "o", CustomerID: "slow", Amount: 1, Currency: "KRW"})

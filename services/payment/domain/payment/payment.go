@@ -46,6 +46,9 @@ type Payment struct {
 	currency   string
 	refundFail int // refund attempts that failed
 	version    int64
+	// The outcomes recorded, to answer a repeated command with.
+	authorization any // *events.PaymentAuthorized or *events.PaymentFailed
+	refund        *events.PaymentRefunded
 }
 
 // New returns a payment with no history.
@@ -77,11 +80,13 @@ func (p *Payment) Apply(e any) error {
 			return fmt.Errorf("payment %s: PaymentAuthorized in state %s", p.id, p.status)
 		}
 		p.orderID, p.amount, p.currency, p.status = e.OrderID, e.Amount, e.Currency, StatusAuthorized
+		p.authorization = e
 	case *events.PaymentFailed:
 		if p.status != StatusNew {
 			return fmt.Errorf("payment %s: PaymentFailed in state %s", p.id, p.status)
 		}
 		p.orderID, p.status = e.OrderID, StatusDeclined
+		p.authorization = e
 	case *events.PaymentRefunded:
 		if p.status == StatusRefunded {
 			return fmt.Errorf("payment %s: PaymentRefunded in state %s", p.id, p.status)
@@ -90,6 +95,7 @@ func (p *Payment) Apply(e any) error {
 		p.refunded += e.Amount
 		p.amount -= e.Amount
 		p.status = StatusRefunded
+		p.refund = e
 	case *events.PaymentRefundFailed:
 		if p.status != StatusAuthorized {
 			return fmt.Errorf("payment %s: PaymentRefundFailed in state %s", p.id, p.status)
@@ -154,6 +160,29 @@ func (p *Payment) DecideAuthorize(c Authorize, answer GatewayAnswer, now time.Ti
 		return []any{&events.PaymentFailed{PaymentID: p.id, OrderID: c.OrderID, Reason: reason, FailedAt: now}}, nil
 	}
 	return []any{&events.PaymentAuthorized{PaymentID: p.id, OrderID: c.OrderID, Amount: c.Amount, Currency: c.Currency, AuthorizedAt: now}}, nil
+}
+
+// AuthorizationOutcome is the answer recorded to an authorisation, for a
+// repeated AuthorizePayment: PaymentAuthorized or PaymentFailed, or, for a
+// payment voided before it was authorised, a PaymentFailed saying so. nil
+// while the payment is NEW (nothing decided yet).
+func (p *Payment) AuthorizationOutcome() any {
+	switch {
+	case p.authorization != nil:
+		return p.authorization
+	case p.status == StatusRefunded && p.refund != nil:
+		return &events.PaymentFailed{PaymentID: p.id, OrderID: p.orderID, Reason: "payment voided before it was authorised", FailedAt: p.refund.RefundedAt}
+	}
+	return nil
+}
+
+// RefundOutcome is the PaymentRefunded recorded, for a repeated
+// RefundPayment; nil unless the payment is REFUNDED.
+func (p *Payment) RefundOutcome() any {
+	if p.refund == nil {
+		return nil
+	}
+	return p.refund
 }
 
 // NeedsGateway reports whether a refund would move money (so the gateway

@@ -73,7 +73,11 @@ type Timeouts struct {
 // Definition returns the saga definition.
 func Definition(t Timeouts) *saga.Definition {
 	return &saga.Definition{
-		Type:    SagaType,
+		Type: SagaType,
+		// Bump for a change in-flight sagas must not see, and register the
+		// old version beside the new one (docs/sagas.md, "Changing a saga
+		// definition while instances are in flight").
+		Version: 1,
 		Timeout: 30 * time.Second,
 		Steps: []saga.Step{
 			{Name: StepPlaceOrder, Compensation: withData(cancelOrder), CompensationTimeout: t.Compensation},
@@ -169,6 +173,9 @@ const (
 	StreamTypeOrder     = "order"
 	StreamTypePayment   = "payment"
 	StreamTypeInventory = "inventory"
+	// StreamTypeReplies: a participant's answer to a repeated command, a
+	// copy of the outcome it recorded (package saga/answer).
+	StreamTypeReplies = "replies"
 )
 
 // ReplyOf translates a participant's event, read from a stream of
@@ -178,7 +185,7 @@ const (
 func ReplyOf(streamType string, ev any, causationID string) (saga.Reply, bool, error) {
 	r := saga.Reply{CommandID: causationID, Kind: saga.KindAction}
 	switch streamType {
-	case StreamTypeOrder, StreamTypePayment, StreamTypeInventory:
+	case StreamTypeOrder, StreamTypePayment, StreamTypeInventory, StreamTypeReplies:
 	default:
 		return r, false, nil
 	}

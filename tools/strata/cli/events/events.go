@@ -63,7 +63,7 @@ $STRATA_ARCHIVE_DIR); without it show says which archive holds it (exit 1).`,
 		defer pool.Close()
 		p, err := dec(store, cmd.OutOrStdout())
 		if err != nil {
-			return clikit.Exit(clikit.ExitUsage, err)
+			return err
 		}
 		a, err := archive.New(store, archive.Config{Dir: *archiveDir, ReadThrough: *archiveDir != ""})
 		if err != nil {
@@ -112,7 +112,7 @@ subscriptions see): the last --last events (default 10), or every event after
 		defer pool.Close()
 		p, err := dec(store, cmd.OutOrStdout())
 		if err != nil {
-			return clikit.Exit(clikit.ExitUsage, err)
+			return err
 		}
 		start, head, found, err := tailWindow(ctx, pool, *last, types)
 		if err != nil {

@@ -68,7 +68,7 @@ func newPrinter(store *eventstore.Store, registryURL string, raw bool, out io.Wr
 	if registryURL != "" {
 		reg, err := client.ForURL(registryURL)
 		if err != nil {
-			return nil, err
+			return nil, clikit.Unavailable(fmt.Errorf("registry: %w", err))
 		}
 		p.reg = reg
 	}

@@ -1,5 +1,5 @@
-// Package generate is `strata generate`: Go code from the project's schemas,
-// as strata.yaml describes them (package codegen does the work).
+// Package generate is `strata generate`: the project's generated Go code
+// from its schemas, as its strata.yaml names them (package codegen).
 package generate
 
 import (
@@ -17,33 +17,24 @@ func Command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "generate Go code from the project's schemas (strata.yaml): Avro types, type registry, buf, sqlc",
-		Long: `Reads strata.yaml (found from the working folder upwards, or --project) and
-writes the generated code it names: Go types for every Avro schema, the event
-type registry, the gRPC code (buf) and sqlc queries. Output is deterministic.`,
+		Long: `Reads strata.yaml (here or in the nearest parent folder) and writes the
+generated code: Go types of the Avro schemas (<out>/avro/<domain>), the type
+registry (<out>/events), buf's output when the project has protos, sqlc's
+when it names a sqlc configuration; then gofmt and a compile check of <out>.
+Deterministic: running it twice changes nothing.
+
+buf and sqlc run from PATH, or with --tools-modfile as the versions pinned by
+that go.mod's tool directives (go tool -modfile=F NAME).`,
 		Args: clikit.NoArgs,
 	}
 	file := cmd.Flags().String("project", "", "project file (default: strata.yaml in this folder or the nearest parent)")
-	tools := cmd.Flags().String("tools-modfile", os.Getenv("STRATA_TOOLS_MODFILE"),
-		"go.mod pinning buf and sqlc as tools, run with `go tool -modfile` (default $STRATA_TOOLS_MODFILE; else buf and sqlc from PATH)")
+	tools := cmd.Flags().String("tools-modfile", os.Getenv("STRATA_TOOLS_MODFILE"), "go.mod pinning buf and sqlc as tools (env STRATA_TOOLS_MODFILE)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		p, err := Load(*file)
+		p, err := project.Open(*file)
 		if err != nil {
 			return clikit.Exit(clikit.ExitUsage, err)
 		}
 		return codegen.Generate(cmd.Context(), p, codegen.Options{ToolsModfile: *tools, Log: cmd.ErrOrStderr()})
 	}
 	return cmd
-}
-
-// Load loads file, or the project file found from the working folder when
-// file is "".
-func Load(file string) (*project.Project, error) {
-	if file == "" {
-		found, err := project.Find(".")
-		if err != nil {
-			return nil, err
-		}
-		file = found
-	}
-	return project.Load(file)
 }

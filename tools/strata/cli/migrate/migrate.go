@@ -26,6 +26,7 @@ Prints "applied NAME" per migration applied and the schema version reached.`,
 	dbURL := clikit.DatabaseURL(cmd)
 	timeout := clikit.Timeout(cmd, 2*time.Minute)
 	list := cmd.Flags().Bool("list", false, "print the embedded migrations and exit")
+	output := clikit.Output(cmd, clikit.Table)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		out := cmd.OutOrStdout()
 		if *list {
@@ -33,10 +34,11 @@ Prints "applied NAME" per migration applied and the schema version reached.`,
 			if err != nil {
 				return err
 			}
+			l := clikit.NewLister(out, *output, "MIGRATION")
 			for _, m := range ms {
-				fmt.Fprintln(out, m.Name)
+				_ = l.Row(map[string]string{"name": m.Name}, m.Name)
 			}
-			return nil
+			return l.Flush()
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
 		defer cancel()

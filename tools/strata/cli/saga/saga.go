@@ -70,7 +70,7 @@ Exit 1 when --stuck finds any.`,
 		}
 		l := clikit.NewLister(cmd.OutOrStdout(), output(), "ID", "TYPE", "STATUS", "STEP", "UPDATED", "REASON")
 		for _, inst := range list {
-			_ = l.Row(toSagaJSON(inst), inst.ID, inst.Type, inst.Status, inst.Step, inst.UpdatedAt.UTC().Format(time.RFC3339), inst.Reason)
+			_ = l.Row(toSagaJSON(inst), inst.ID, inst.Type, inst.Status, stepOf(inst), inst.UpdatedAt.UTC().Format(time.RFC3339), inst.Reason)
 		}
 		if err := l.Flush(); err != nil {
 			return err
@@ -118,8 +118,8 @@ compensation, with its attempt), its outcome and reason.`,
 			}
 			return json.NewEncoder(out).Encode(v)
 		}
-		fmt.Fprintf(out, "saga     %s\ntype     %s\nstatus   %s\nstep     %d\nversion  %d\ncreated  %s\nupdated  %s\n",
-			inst.ID, inst.Type, inst.Status, inst.Step, inst.Version,
+		fmt.Fprintf(out, "saga     %s\ntype     %s (definition version %d)\nstatus   %s\nstep     %s\nversion  %d\ncreated  %s\nupdated  %s\n",
+			inst.ID, inst.Type, inst.DefinitionVersion, inst.Status, stepOf(inst), inst.Version,
 			inst.CreatedAt.UTC().Format(time.RFC3339Nano), inst.UpdatedAt.UTC().Format(time.RFC3339Nano))
 		if inst.FailedStep != "" {
 			fmt.Fprintf(out, "failed   %s\n", inst.FailedStep)
@@ -211,6 +211,9 @@ type sagaJSON struct {
 	Type       string          `json:"type"`
 	Status     string          `json:"status"`
 	Step       int             `json:"step"`
+	StepName   string          `json:"step_name,omitempty"`
+	Definition int             `json:"definition_version"`
+	ParkedFrom string          `json:"parked_from,omitempty"`
 	Version    int64           `json:"version"`
 	FailedStep string          `json:"failed_step,omitempty"`
 	Reason     string          `json:"reason,omitempty"`
@@ -234,7 +237,8 @@ type stepJSON struct {
 }
 
 func toSagaJSON(i saga.Instance) sagaJSON {
-	return sagaJSON{ID: i.ID, Type: i.Type, Status: string(i.Status), Step: i.Step, Version: i.Version,
+	return sagaJSON{ID: i.ID, Type: i.Type, Status: string(i.Status), Step: i.Step, StepName: i.StepName,
+		Definition: i.DefinitionVersion, ParkedFrom: string(i.ParkedFrom), Version: i.Version,
 		FailedStep: i.FailedStep, Reason: i.Reason, Data: i.Data, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt}
 }
 
@@ -242,4 +246,12 @@ func toStepJSON(s saga.StepRecord) stepJSON {
 	return stepJSON{Seq: s.Seq, Step: s.Step, Kind: string(s.Kind), Attempt: s.Attempt, CommandID: s.CommandID,
 		CommandType: s.CommandType, Status: string(s.Status), Reason: s.Reason, Result: s.Result,
 		StartedAt: s.StartedAt, FinishedAt: s.FinishedAt}
+}
+
+// stepOf names the saga's step in progress (stored by name), or "-" when it has none.
+func stepOf(i saga.Instance) string {
+	if i.StepName == "" {
+		return "-"
+	}
+	return i.StepName
 }

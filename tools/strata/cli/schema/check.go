@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/stratahq/strata/compat"
+	"github.com/stratahq/strata/project"
 	"github.com/stratahq/strata/schemalint"
 )
 
@@ -17,6 +19,8 @@ import (
 // (READER_FIELD_MISSING_DEFAULT_VALUE, TYPE_MISMATCH, ...).
 const (
 	ruleSubjectRemoved = "SUBJECT_REMOVED" // a subject present at the base is gone
+	ruleLevelMissing   = "LEVEL_MISSING"   // a subject the subjects file gives no level
+	ruleLevelLowered   = "LEVEL_LOWERED"   // a subject's level checks less than the base's, without --allow-lower-level
 	ruleParse          = schemalint.RuleParse
 )
 
@@ -63,6 +67,15 @@ type checkReport struct {
 	Compatible bool             `json:"compatible"`
 	Subjects   []checkedSubject `json:"subjects"`
 	Findings   []checkFinding   `json:"findings"`
+	Overrides  []levelOverride  `json:"overrides"`
+}
+
+// levelOverride is a level lowered with --allow-lower-level: allowed, and
+// logged.
+type levelOverride struct {
+	Subject string `json:"subject"`
+	From    string `json:"from"`
+	To      string `json:"to"`
 }
 
 // previousFunc returns the previous versions of a subject (oldest first,
@@ -76,118 +89,153 @@ type version struct {
 	schema avro.Schema
 }
 
-// runSchemaCheck is `strata schema check [--against git:REF|registry]
+// schemaCheckFlags defines the flags of `strata schema check [--against git:REF|registry]
 // [--format text|json]`: the CI gate.
-func runSchemaCheck(ctx context.Context, stdio IO, args []string) int {
-	var sf schemaFlags
-	fs := newSchemaFlagSet("check", stdio, &sf)
+func schemaCheckFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	against := fs.String("against", "", "git:REF or registry (default: git: the merge-base of HEAD with main)")
 	format := fs.String("format", "text", "text or json")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL for --against registry (default $SCHEMA_REGISTRY_URL)")
-	maxHistory := fs.Int("history", 100, "transitive levels in git mode: how many of the newest commits that changed the schema folder give previous versions")
-	if rest, err := parseFlags(fs, args); err != nil {
-		return ExitUsage
-	} else if len(rest) > 0 {
-		return fail(stdio, "check", fmt.Errorf("unexpected arguments %q", rest))
-	}
-	if *format != "text" && *format != "json" {
-		return fail(stdio, "check", fmt.Errorf("--format %q: want text or json", *format))
-	}
-	cfg, err := loadSubjectsConfig(sf.abs(sf.config))
-	if err != nil {
-		return fail(stdio, "check", err)
-	}
-	work, err := sf.loadWorkTree()
-	if err != nil {
-		return fail(stdio, "check", err)
-	}
-	for _, name := range cfg.unknownSubjects(work) {
-		fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
-	}
-
-	report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}}
-	var previous previousFunc
-	switch {
-	case *against == "registry":
-		if *registryURL == "" {
-			return fail(stdio, "check", fmt.Errorf("--against registry needs SCHEMA_REGISTRY_URL or --registry"))
+	allowLower := map[string]bool{}
+	fs.Func("allow-lower-level", "SUBJECT (repeatable, or * for every subject): allow its level to check less than the base's; the override is logged", func(v string) error {
+		allowLower[v] = true
+		return nil
+	})
+	return func(ctx context.Context, stdio IO, rest []string) int {
+		if len(rest) > 0 {
+			return fail(stdio, "check", fmt.Errorf("unexpected arguments %q", rest))
 		}
-		c, err := newRegistryClient(*registryURL)
+		if *format != "text" && *format != "json" {
+			return fail(stdio, "check", fmt.Errorf("--format %q: want text or json", *format))
+		}
+		cfg, err := sf.load()
 		if err != nil {
 			return fail(stdio, "check", err)
 		}
-		previous = registryPrevious(c)
-	case *against == "" || strings.HasPrefix(*against, "git:"):
-		ref := strings.TrimPrefix(*against, "git:")
-		if ref == "" {
-			ref = defaultBase(ctx, sf.root)
-			if ref == "" {
-				fmt.Fprintln(stdio.Err, "strata schema check: no merge-base with main: nothing to check against")
-				report.Against = "git:"
-				report.Compatible = true
-				return writeCheckReport(stdio, *format, report)
-			}
-		}
-		short := ref
-		if len(short) > 12 && isHex(short) {
-			short = short[:12]
-		}
-		report.Against = "git:" + short
-		gp, removed, err := gitPrevious(ctx, &sf, ref, report.Against, work, *maxHistory)
+		work, err := sf.loadWorkTree()
 		if err != nil {
 			return fail(stdio, "check", err)
 		}
-		previous = gp
-		report.Findings = append(report.Findings, removed...)
-	default:
-		return fail(stdio, "check", fmt.Errorf("--against %q: want git:REF or registry", *against))
-	}
+		for _, name := range cfg.unknownSubjects(work) {
+			fmt.Fprintf(stdio.Err, "strata schema check: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
+		}
 
-	for _, f := range work.Files {
-		if f.Err != nil {
-			report.Findings = append(report.Findings, checkFinding{
-				Path: f.Path, Line: 1, Rule: ruleParse, Subject: f.FullName, Message: f.Err.Error(),
-			})
-		}
-	}
-	for _, f := range work.Subjects() {
-		level := cfg.level(cfg.subject(f))
-		cs := checkedSubject{Subject: cfg.subject(f), Path: f.Path, Level: string(level)}
-		prev, err := previous(ctx, f, level)
-		if err != nil {
-			return fail(stdio, "check", fmt.Errorf("%s: %w", cs.Subject, err))
-		}
-		cs.Versions = len(prev)
+		report := &checkReport{Against: *against, Subjects: []checkedSubject{}, Findings: []checkFinding{}, Overrides: []levelOverride{}}
+		var previous previousFunc
+		var baseCfg *project.Subjects // the subjects file at the base (git mode)
 		switch {
-		case len(prev) == 0:
-			cs.Status = "new"
-		case prev[len(prev)-1].text == f.Text && !level.Transitive():
-			cs.Status = "unchanged"
+		case *against == "registry":
+			if *registryURL == "" {
+				return fail(stdio, "check", fmt.Errorf("--against registry needs SCHEMA_REGISTRY_URL or --registry"))
+			}
+			c, err := newRegistryClient(*registryURL)
+			if err != nil {
+				return fail(stdio, "check", err)
+			}
+			previous = registryPrevious(c)
+		case *against == "" || strings.HasPrefix(*against, "git:"):
+			ref := strings.TrimPrefix(*against, "git:")
+			if ref == "" {
+				ref = defaultBase(ctx, sf.root)
+				if ref == "" {
+					fmt.Fprintln(stdio.Err, "strata schema check: no merge-base with main: nothing to check against")
+					report.Against = "git:"
+					report.Compatible = true
+					return writeCheckReport(stdio, *format, report)
+				}
+			}
+			short := ref
+			if len(short) > 12 && isHex(short) {
+				short = short[:12]
+			}
+			report.Against = "git:" + short
+			gp, removed, err := gitPrevious(ctx, sf, ref, report.Against, work)
+			if err != nil {
+				return fail(stdio, "check", err)
+			}
+			if baseCfg, err = loadGitSubjects(ctx, sf, ref); err != nil {
+				return fail(stdio, "check", err)
+			}
+			previous = gp
+			report.Findings = append(report.Findings, removed...)
 		default:
-			schemas := make([]avro.Schema, len(prev))
-			for i, v := range prev {
-				schemas[i] = v.schema
-			}
-			problems := compat.Check(level, schemas, f.Schema)
-			cs.Status = "compatible"
-			if prev[len(prev)-1].text == f.Text {
-				cs.Status = "unchanged"
-			}
-			if len(problems) > 0 {
-				cs.Status = "incompatible"
-			}
-			for _, p := range problems {
-				path, line := work.Locate(f, p.Location)
+			return fail(stdio, "check", fmt.Errorf("--against %q: want git:REF or registry", *against))
+		}
+
+		for _, f := range work.Files {
+			if f.Err != nil {
 				report.Findings = append(report.Findings, checkFinding{
-					Path: path, Line: line, Rule: p.Type, Subject: cs.Subject, Level: string(level),
-					Location: p.Location, Message: p.Message, Direction: p.Direction, Against: prev[p.Version-1].label,
+					Path: f.Path, Line: 1, Rule: ruleParse, Subject: f.FullName, Message: f.Err.Error(),
 				})
 			}
 		}
-		report.Subjects = append(report.Subjects, cs)
+		for _, f := range work.Subjects() {
+			subject := cfg.subject(f)
+			level := cfg.level(subject)
+			line := 1
+			if sub, ok := cfg.Subjects.Subjects[subject]; ok {
+				line = sub.Line
+			}
+			if !cfg.HasLevel(subject) {
+				report.Findings = append(report.Findings, checkFinding{
+					Path: sf.config, Line: line, Rule: ruleLevelMissing, Subject: subject, Level: string(level),
+					Message: fmt.Sprintf("no level: every subject's compatibility level is written down (an event: level: %s)", compat.BackwardTransitive),
+				})
+			}
+			// The base's level is the floor: a change may raise it, and lower it
+			// only with an explicit, logged override.
+			if baseCfg != nil && baseCfg.Defines(subject) {
+				if base := baseCfg.Level(subject); !level.Covers(base) {
+					switch {
+					case allowLower[subject] || allowLower["*"]:
+						report.Overrides = append(report.Overrides, levelOverride{Subject: subject, From: string(base), To: string(level)})
+						fmt.Fprintf(stdio.Err, "strata schema check: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, base, level)
+					default:
+						report.Findings = append(report.Findings, checkFinding{
+							Path: sf.config, Line: line, Rule: ruleLevelLowered, Subject: subject, Level: string(base),
+							Message: fmt.Sprintf("level lowered from %s to %s; checked at %s (lowering needs --allow-lower-level %s)", base, level, base, subject),
+							Against: report.Against,
+						})
+						level = base
+					}
+				}
+			}
+			cs := checkedSubject{Subject: subject, Path: f.Path, Level: string(level)}
+			prev, err := previous(ctx, f, level)
+			if err != nil {
+				return fail(stdio, "check", fmt.Errorf("%s: %w", cs.Subject, err))
+			}
+			cs.Versions = len(prev)
+			switch {
+			case len(prev) == 0:
+				cs.Status = "new"
+			case prev[len(prev)-1].text == f.Text && !level.Transitive():
+				cs.Status = "unchanged"
+			default:
+				schemas := make([]avro.Schema, len(prev))
+				for i, v := range prev {
+					schemas[i] = v.schema
+				}
+				problems := compat.Check(level, schemas, f.Schema)
+				cs.Status = "compatible"
+				if prev[len(prev)-1].text == f.Text {
+					cs.Status = "unchanged"
+				}
+				if len(problems) > 0 {
+					cs.Status = "incompatible"
+				}
+				for _, p := range problems {
+					path, line := work.Locate(f, p.Location)
+					report.Findings = append(report.Findings, checkFinding{
+						Path: path, Line: line, Rule: p.Type, Subject: cs.Subject, Level: string(level),
+						Location: p.Location, Message: p.Message, Direction: p.Direction, Against: prev[p.Version-1].label,
+					})
+				}
+			}
+			report.Subjects = append(report.Subjects, cs)
+		}
+		report.Compatible = len(report.Findings) == 0
+		return writeCheckReport(stdio, *format, report)
 	}
-	report.Compatible = len(report.Findings) == 0
-	return writeCheckReport(stdio, *format, report)
 }
 
 func writeCheckReport(stdio IO, format string, r *checkReport) int {
@@ -217,7 +265,7 @@ func writeCheckReport(stdio IO, format string, r *checkReport) int {
 // gitPrevious gives, for each subject, its version at ref (and for
 // transitive levels every distinct earlier version in the history of the
 // schema folder up to ref), plus a finding for each subject removed since ref.
-func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *schemalint.Set, maxHistory int) (previousFunc, []checkFinding, error) {
+func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *schemalint.Set) (previousFunc, []checkFinding, error) {
 	base, err := loadGitSet(ctx, sf.root, ref, sf.schemas)
 	if err != nil {
 		return nil, nil, err
@@ -244,7 +292,7 @@ func gitPrevious(ctx context.Context, sf *schemaFlags, ref, label string, work *
 			return []version{last}, nil
 		}
 		if commits == nil {
-			if commits, err = history(ctx, sf.root, ref, sf.schemas, maxHistory); err != nil {
+			if commits, err = history(ctx, sf.root, ref, sf.schemas); err != nil {
 				return nil, err
 			}
 		}

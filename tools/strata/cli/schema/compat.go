@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,77 +15,73 @@ import (
 	"github.com/stratahq/strata/schemalint"
 )
 
-// runSchemaCompat is `strata schema compat [--level L] OLD.avsc... NEW.avsc`:
+// schemaCompatFlags defines the flags of `strata schema compat [--level L] OLD.avsc... NEW.avsc`:
 // NEW against the previous versions, oldest first. Exit 0 compatible, 1 not,
 // 2 unreadable input or usage error.
-func runSchemaCompat(_ context.Context, stdio IO, args []string) int {
-	var sf schemaFlags
-	fs := newSchemaFlagSet("compat", stdio, &sf)
+func schemaCompatFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	levelName := fs.String("level", string(compat.Backward), "BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE")
 	format := fs.String("format", "text", "text or json")
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	level, err := compat.ParseLevel(*levelName)
-	if err != nil {
-		return fail(stdio, "compat", err)
-	}
-	if *format != "text" && *format != "json" {
-		return fail(stdio, "compat", fmt.Errorf("--format %q: want text or json", *format))
-	}
-	if len(files) < 2 {
-		fmt.Fprintln(stdio.Err, "usage: strata schema compat [--level LEVEL] OLD.avsc... NEW.avsc")
-		return ExitUsage
-	}
-	schemas := make([]avro.Schema, len(files))
-	for i, f := range files {
-		s, err := readSchemaFile(sf.abs(f))
+	return func(_ context.Context, stdio IO, files []string) int {
+		level, err := compat.ParseLevel(*levelName)
 		if err != nil {
 			return fail(stdio, "compat", err)
 		}
-		schemas[i] = s
-	}
-	prev, next := schemas[:len(schemas)-1], schemas[len(schemas)-1]
-	problems := compat.Check(level, prev, next)
-	newFile := files[len(files)-1]
-	if *format == "json" {
-		type jsonProblem struct {
-			Type      string `json:"type"`
-			Location  string `json:"location"`
-			Message   string `json:"message"`
-			Direction string `json:"direction"`
-			Against   string `json:"against"`
+		if *format != "text" && *format != "json" {
+			return fail(stdio, "compat", fmt.Errorf("--format %q: want text or json", *format))
 		}
-		out := struct {
-			Level      compat.Level  `json:"level"`
-			New        string        `json:"new"`
-			Previous   []string      `json:"previous"`
-			Compatible bool          `json:"compatible"`
-			Problems   []jsonProblem `json:"incompatibilities"`
-		}{Level: level, New: newFile, Previous: files[:len(files)-1], Compatible: len(problems) == 0, Problems: []jsonProblem{}}
-		for _, p := range problems {
-			out.Problems = append(out.Problems, jsonProblem{p.Type, p.Location, p.Message, p.Direction, files[p.Version-1]})
+		if len(files) < 2 {
+			fmt.Fprintln(stdio.Err, "usage: strata schema compat [--level LEVEL] OLD.avsc... NEW.avsc")
+			return ExitUsage
 		}
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return fail(stdio, "compat", err)
+		schemas := make([]avro.Schema, len(files))
+		for i, f := range files {
+			s, err := readSchemaFile(sf.abs(f))
+			if err != nil {
+				return fail(stdio, "compat", err)
+			}
+			schemas[i] = s
 		}
-	} else {
-		for _, p := range problems {
-			fmt.Fprintf(stdio.Out, "%s %s %s (%s)\n", p.Type, p.Location, p.Message, explain(p, newFile, files[p.Version-1]))
-		}
-		if len(problems) == 0 {
-			fmt.Fprintf(stdio.Out, "compatible: %s at %s against %d previous version(s)\n", newFile, level, len(prev))
+		prev, next := schemas[:len(schemas)-1], schemas[len(schemas)-1]
+		problems := compat.Check(level, prev, next)
+		newFile := files[len(files)-1]
+		if *format == "json" {
+			type jsonProblem struct {
+				Type      string `json:"type"`
+				Location  string `json:"location"`
+				Message   string `json:"message"`
+				Direction string `json:"direction"`
+				Against   string `json:"against"`
+			}
+			out := struct {
+				Level      compat.Level  `json:"level"`
+				New        string        `json:"new"`
+				Previous   []string      `json:"previous"`
+				Compatible bool          `json:"compatible"`
+				Problems   []jsonProblem `json:"incompatibilities"`
+			}{Level: level, New: newFile, Previous: files[:len(files)-1], Compatible: len(problems) == 0, Problems: []jsonProblem{}}
+			for _, p := range problems {
+				out.Problems = append(out.Problems, jsonProblem{p.Type, p.Location, p.Message, p.Direction, files[p.Version-1]})
+			}
+			enc := json.NewEncoder(stdio.Out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(out); err != nil {
+				return fail(stdio, "compat", err)
+			}
 		} else {
-			fmt.Fprintf(stdio.Out, "incompatible: %s at %s: %d problem(s)\n", newFile, level, len(problems))
+			for _, p := range problems {
+				fmt.Fprintf(stdio.Out, "%s %s %s (%s)\n", p.Type, p.Location, p.Message, explain(p, newFile, files[p.Version-1]))
+			}
+			if len(problems) == 0 {
+				fmt.Fprintf(stdio.Out, "compatible: %s at %s against %d previous version(s)\n", newFile, level, len(prev))
+			} else {
+				fmt.Fprintf(stdio.Out, "incompatible: %s at %s: %d problem(s)\n", newFile, level, len(problems))
+			}
 		}
+		if len(problems) > 0 {
+			return ExitFail
+		}
+		return ExitOK
 	}
-	if len(problems) > 0 {
-		return ExitFail
-	}
-	return ExitOK
 }
 
 // explain says which schema reads which.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stratahq/strata/project"
 	"github.com/stratahq/strata/schemalint"
 )
 
@@ -49,8 +50,14 @@ func loadGitSet(ctx context.Context, root, ref, schemas string) (*schemalint.Set
 		return nil, err
 	}
 	inRepo := path.Clean(path.Join(prefix, dir))
+	top, err := git(ctx, root, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	// From the top: git archive refuses a working folder the ref lacks (a
+	// project folder added since ref).
 	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", ref, "--", inRepo)
-	cmd.Dir = root
+	cmd.Dir = top
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	tmp, err := os.MkdirTemp("", "strata-schemas-")
@@ -102,10 +109,11 @@ func emptySet(dir string) *schemalint.Set {
 	return set
 }
 
-// history returns the commits reachable from ref that changed the schema
-// folder, oldest first, at most limit of the newest.
-func history(ctx context.Context, root, ref, schemas string, limit int) ([]string, error) {
-	out, err := git(ctx, root, "log", "--format=%H", fmt.Sprintf("-n%d", limit), ref, "--", schemas)
+// history returns every commit reachable from ref that changed the schema
+// folder, oldest first. There is no cap: a transitive level holds against
+// every version ever committed.
+func history(ctx context.Context, root, ref, schemas string) ([]string, error) {
+	out, err := git(ctx, root, "log", "--format=%H", ref, "--", schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -117,4 +125,30 @@ func history(ctx context.Context, root, ref, schemas string, limit int) ([]strin
 		commits[i], commits[j] = commits[j], commits[i]
 	}
 	return commits, nil
+}
+
+// loadGitSubjects reads the subjects file as it is at ref, strictly; nil when
+// ref has none.
+func loadGitSubjects(ctx context.Context, sf *schemaFlags, ref string) (*project.Subjects, error) {
+	prefix, err := git(ctx, sf.root, "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, err
+	}
+	inRepo := path.Clean(path.Join(prefix, filepath.ToSlash(sf.config)))
+	cmd := exec.CommandContext(ctx, "git", "show", ref+":"+inRepo)
+	cmd.Dir = sf.root
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := errb.String()
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "exists on disk, but not in") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("git show %s:%s: %w: %s", ref, inRepo, err, strings.TrimSpace(msg))
+	}
+	s, err := project.ParseSubjectsAt(ref+":"+inRepo, out.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("the base's subjects file: %w", err)
+	}
+	return s, nil
 }

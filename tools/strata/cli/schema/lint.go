@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,52 +13,51 @@ import (
 	"github.com/stratahq/strata/schemalint"
 )
 
-// runSchemaLint is `strata schema lint [--format text|json] [PATH...]`.
+// schemaLintFlags defines the flags of `strata schema lint [--format text|json] [PATH...]`.
 // A PATH is a schema folder (linted whole) or a file (linted within the
 // folder two levels up, so that references and domains resolve).
-func runSchemaLint(_ context.Context, stdio IO, args []string) int {
-	var sf schemaFlags
-	fs := newSchemaFlagSet("lint", stdio, &sf)
+func schemaLintFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	format := fs.String("format", "text", "text or json")
-	paths, err := parseFlags(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	if *format != "text" && *format != "json" {
-		return fail(stdio, "lint", fmt.Errorf("--format %q: want text or json", *format))
-	}
-	if len(paths) == 0 {
-		paths = []string{sf.schemas}
-	}
-	var findings []schemalint.Finding
-	for _, p := range paths {
-		got, err := lintPath(&sf, p)
-		if err != nil {
+	return func(_ context.Context, stdio IO, paths []string) int {
+		if *format != "text" && *format != "json" {
+			return fail(stdio, "lint", fmt.Errorf("--format %q: want text or json", *format))
+		}
+		if _, err := sf.load(); err != nil {
 			return fail(stdio, "lint", err)
 		}
-		findings = append(findings, got...)
-	}
-	if *format == "json" {
-		if findings == nil {
-			findings = []schemalint.Finding{}
+		if len(paths) == 0 {
+			paths = []string{sf.schemas}
 		}
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(findings); err != nil {
-			return fail(stdio, "lint", err)
+		var findings []schemalint.Finding
+		for _, p := range paths {
+			got, err := lintPath(sf, p)
+			if err != nil {
+				return fail(stdio, "lint", err)
+			}
+			findings = append(findings, got...)
 		}
-	} else {
-		for _, f := range findings {
-			fmt.Fprintln(stdio.Out, f)
+		if *format == "json" {
+			if findings == nil {
+				findings = []schemalint.Finding{}
+			}
+			enc := json.NewEncoder(stdio.Out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(findings); err != nil {
+				return fail(stdio, "lint", err)
+			}
+		} else {
+			for _, f := range findings {
+				fmt.Fprintln(stdio.Out, f)
+			}
 		}
+		if *format == "text" {
+			fmt.Fprintf(stdio.Err, "schema lint: %d finding(s)\n", len(findings))
+		}
+		if len(findings) > 0 {
+			return ExitFail
+		}
+		return ExitOK
 	}
-	if *format == "text" {
-		fmt.Fprintf(stdio.Err, "schema lint: %d finding(s)\n", len(findings))
-	}
-	if len(findings) > 0 {
-		return ExitFail
-	}
-	return ExitOK
 }
 
 func lintPath(sf *schemaFlags, p string) ([]schemalint.Finding, error) {
@@ -75,7 +75,7 @@ func lintPath(sf *schemaFlags, p string) ([]schemalint.Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint %s: %w", p, err)
 	}
-	findings := schemalint.Lint(set, schemalint.Options{})
+	findings := schemalint.Lint(set, schemalint.Options{NamespacePrefix: sf.proj.Namespace})
 	if only != "" {
 		findings = slices.DeleteFunc(findings, func(f schemalint.Finding) bool {
 			return f.Path != strings.TrimPrefix(only, "/")

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -14,76 +15,94 @@ import (
 	"github.com/stratahq/strata/registry/client"
 )
 
-// runSchemaRegister is `strata schema register [--dry-run]`: every subject
+// schemaRegisterFlags defines the flags of `strata schema register [--dry-run]`: every subject
 // of the schema folder is registered (RecordNameStrategy: subject = Avro full
 // name) after its compatibility level is set from subjects.yaml. Registering
 // a schema the subject already has changes nothing and prints its version
 // and id again. With --dry-run nothing is written: each subject's level and
 // what would happen are printed (offline when no registry URL is known).
-func runSchemaRegister(ctx context.Context, stdio IO, args []string) int {
-	var sf schemaFlags
-	fs := newSchemaFlagSet("register", stdio, &sf)
+func schemaRegisterFlags(fs *flag.FlagSet, sf *schemaFlags) runFunc {
 	dryRun := fs.Bool("dry-run", false, "print what would be registered; write nothing")
 	registryURL := fs.String("registry", os.Getenv("SCHEMA_REGISTRY_URL"), "registry URL (default $SCHEMA_REGISTRY_URL)")
-	if rest, err := parseFlags(fs, args); err != nil {
-		return ExitUsage
-	} else if len(rest) > 0 {
-		return fail(stdio, "register", fmt.Errorf("unexpected arguments %q", rest))
-	}
-	cfg, err := loadSubjectsConfig(sf.abs(sf.config))
-	if err != nil {
-		return fail(stdio, "register", err)
-	}
-	work, err := sf.loadWorkTree()
-	if err != nil {
-		return fail(stdio, "register", err)
-	}
-	for _, name := range cfg.unknownSubjects(work) {
-		fmt.Fprintf(stdio.Err, "strata schema register: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
-	}
-	for _, f := range work.Files {
-		if f.Err != nil {
-			return fail(stdio, "register", fmt.Errorf("%s does not parse (run strata schema lint): %w", f.Path, f.Err))
+	allowLower := map[string]bool{}
+	fs.Func("allow-lower-level", "SUBJECT (repeatable, or * for every subject): allow setting a level that checks less than the registry's current one; logged", func(v string) error {
+		allowLower[v] = true
+		return nil
+	})
+	return func(ctx context.Context, stdio IO, rest []string) int {
+		if len(rest) > 0 {
+			return fail(stdio, "register", fmt.Errorf("unexpected arguments %q", rest))
 		}
-	}
-	if *registryURL == "" && !*dryRun {
-		return fail(stdio, "register", errors.New("no registry: set SCHEMA_REGISTRY_URL or --registry (or use --dry-run)"))
-	}
-	var rc registryClient
-	if *registryURL != "" {
-		c, err := newRegistryClient(*registryURL)
+		cfg, err := sf.load()
 		if err != nil {
 			return fail(stdio, "register", err)
 		}
-		rc = c
-	}
-	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SUBJECT\tLEVEL\tVERSION\tID\tSTATUS")
-	exit := ExitOK
-	for _, f := range work.Subjects() {
-		if err := ctx.Err(); err != nil {
-			tw.Flush()
+		work, err := sf.loadWorkTree()
+		if err != nil {
 			return fail(stdio, "register", err)
 		}
-		subject, level := cfg.subject(f), cfg.level(cfg.subject(f))
-		if rc == nil {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\twould register (offline dry run)\n", subject, level)
-			continue
+		for _, name := range cfg.unknownSubjects(work) {
+			fmt.Fprintf(stdio.Err, "strata schema register: warning: %s configures %s, which is not a subject of %s\n", sf.config, name, sf.schemas)
 		}
-		row, failed, err := registerOne(rc, subject, level, f.Text, f.Schema, *dryRun)
-		if err != nil {
-			tw.Flush()
-			return fail(stdio, "register", fmt.Errorf("%s: %w", subject, err))
+		for _, f := range work.Files {
+			if f.Err != nil {
+				return fail(stdio, "register", fmt.Errorf("%s does not parse (run strata schema lint): %w", f.Path, f.Err))
+			}
 		}
-		if failed {
-			exit = ExitFail
+		if *registryURL == "" && !*dryRun {
+			return fail(stdio, "register", errors.New("no registry: set SCHEMA_REGISTRY_URL or --registry (or use --dry-run)"))
 		}
-		fmt.Fprintln(tw, row)
+		var rc registryClient
+		if *registryURL != "" {
+			c, err := newRegistryClient(*registryURL)
+			if err != nil {
+				return fail(stdio, "register", err)
+			}
+			rc = c
+		}
+		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SUBJECT\tLEVEL\tVERSION\tID\tSTATUS")
+		exit := ExitOK
+		for _, f := range work.Subjects() {
+			if err := ctx.Err(); err != nil {
+				tw.Flush()
+				return fail(stdio, "register", err)
+			}
+			subject, level := cfg.subject(f), cfg.level(cfg.subject(f))
+			if rc == nil {
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\twould register (offline dry run)\n", subject, level)
+				continue
+			}
+			// The registry's current level is a floor too: register never
+			// quietly pushes a weaker level (e.g. NONE) than the subject has.
+			if cur, err := rc.GetCompatibilityLevel(subject, false); err == nil && cur != nil {
+				if curLevel, perr := compat.ParseLevel(string(*cur)); perr == nil && !level.Covers(curLevel) {
+					if !allowLower[subject] && !allowLower["*"] {
+						fmt.Fprintf(tw, "%s\t%s\t-\t-\tREFUSED: level would be lowered from %s (--allow-lower-level %s)\n", subject, level, curLevel, subject)
+						exit = ExitFail
+						continue
+					}
+					fmt.Fprintf(stdio.Err, "strata schema register: OVERRIDE: %s level lowered from %s to %s (--allow-lower-level)\n", subject, curLevel, level)
+				}
+			} else if err != nil && !client.IsNotFound(err) {
+				tw.Flush()
+				return fail(stdio, "register", fmt.Errorf("%s: get level: %w", subject, err))
+			}
+			row, failed, err := registerOne(rc, subject, level, f.Text, f.Schema, *dryRun)
+			if err != nil {
+				tw.Flush()
+				return fail(stdio, "register", fmt.Errorf("%s: %w", subject, err))
+			}
+			if failed {
+				exit = ExitFail
+			}
+			fmt.Fprintln(tw, row)
+		}
+		if err := tw.Flush(); err != nil {
+			return fail(stdio, "register", err)
+		}
+		return exit
 	}
-	if err := tw.Flush(); err != nil {
-		return fail(stdio, "register", err)
-	}
-	return exit
 }
 
 // registerOne sets the subject's level and registers text under it. failed

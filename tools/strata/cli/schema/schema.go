@@ -1,92 +1,109 @@
+// Package schema is `strata schema`: the Avro contract workflow (lint,
+// compat, the CI gate, register, catalog, verify, upcaster scaffolding). Each
+// subcommand reads the project file (strata.yaml); the work is done by the
+// library packages project, schemalint, compat, codegen and evolve.
 package schema
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/stratahq/strata/project"
 	"github.com/stratahq/strata/schemalint"
+	"github.com/stratahq/strata/tools/strata/cli/clikit"
 )
 
-const schemaSummary = "Avro contracts: lint, compat, check (CI gate), register, catalog"
+// IO is what a subcommand reads and writes.
+type IO = clikit.IO
 
-// runSchema dispatches `strata schema SUBCOMMAND`.
-func runSchema(ctx context.Context, stdio IO, args []string) int {
-	subs := map[string]func(context.Context, IO, []string) int{
-		"lint":     runSchemaLint,
-		"compat":   runSchemaCompat,
-		"check":    runSchemaCheck,
-		"register": runSchemaRegister,
-		"catalog":  runSchemaCatalog,
-	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		schemaUsage(stdio.Out)
-		if len(args) == 0 {
-			return ExitUsage
+// Exit codes (see clikit).
+const (
+	ExitOK    = clikit.ExitOK
+	ExitFail  = clikit.ExitFail
+	ExitUsage = clikit.ExitUsage
+)
+
+// runFunc runs a subcommand after its flags are parsed; args are the
+// positional arguments. It returns the exit code.
+type runFunc func(ctx context.Context, stdio IO, args []string) int
+
+// Command is `strata schema SUBCOMMAND`.
+func Command() *cobra.Command {
+	cmd := clikit.Group(&cobra.Command{
+		Use:   "schema",
+		Short: "Avro contracts: lint, compat, check (CI gate), register, catalog, verify, upcaster",
+		Long: `The schema workflow over the project's Avro contracts (strata.yaml names the
+folders, namespace and subjects file): lint, check against the base branch
+(the CI gate), register with the registry, write the catalog, verify that
+every stored writer schema reaches today's type, and scaffold upcasters.
+
+Exit codes: 0 ok, 1 findings, incompatible or unproven, 2 usage error or
+unreadable input. See docs/schema-evolution.md.`,
+	})
+	cmd.AddCommand(
+		sub("lint [PATH...]", "lint .avsc files (default: the project's schema folder): path:line: RULE message", schemaLintFlags),
+		sub("compat OLD.avsc... NEW.avsc", "check NEW against previous versions (oldest first) at --level", schemaCompatFlags),
+		sub("check", "the CI gate: every subject at its level against the base branch (git) or the registry", schemaCheckFlags),
+		sub("register", "set each subject's level and register its schema", schemaRegisterFlags),
+		sub("catalog", "write the event catalog (one page per subject)", schemaCatalogFlags),
+		sub("verify", "prove every writer schema in the store, archives and registry reaches today's type by a declared path", schemaVerifyFlags),
+		sub("upcaster TYPE", "scaffold the upcaster, history schema and golden payload for TYPE's change since the base", schemaUpcasterFlags),
+	)
+	return cmd
+}
+
+// sub builds a subcommand whose flags flags defines (on a Go flag set, with
+// --root added) and whose run function it returns.
+func sub(use, short string, flags func(*flag.FlagSet, *schemaFlags) runFunc) *cobra.Command {
+	sf := &schemaFlags{}
+	fs := flag.NewFlagSet(use, flag.ContinueOnError)
+	fs.StringVar(&sf.root, "root", "", "project folder holding strata.yaml (default: this folder or the nearest parent with one)")
+	run := flags(fs, sf)
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.Flags().AddGoFlagSet(fs)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		code := run(cmd.Context(), IO{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}, args)
+		if code != ExitOK {
+			return clikit.Exit(code, nil)
 		}
-		return ExitOK
+		return nil
 	}
-	run, ok := subs[args[0]]
-	if !ok {
-		fmt.Fprintf(stdio.Err, "strata schema: unknown subcommand %q\n\n", args[0])
-		schemaUsage(stdio.Err)
-		return ExitUsage
-	}
-	return run(ctx, stdio, args[1:])
+	return cmd
 }
 
-func schemaUsage(w io.Writer) {
-	io.WriteString(w, `usage: strata schema SUBCOMMAND [FLAGS] [ARGS]
-
-subcommands:
-  lint [PATH...]                       lint .avsc files (default schemas/avro): path:line: RULE message
-  compat [--level L] OLD.avsc... NEW   check NEW against previous versions (oldest first)
-  check [--against git:REF|registry]   the CI gate: changed subjects at their configured level
-  register [--dry-run]                 register every subject and set its compatibility level
-  catalog [--out docs/events]          write the event catalog
-
-exit codes: 0 ok, 1 findings or incompatible, 2 usage error or unreadable input.
-See docs/schema-evolution.md.
-`)
-}
-
-// schemaFlags are the flags every schema subcommand shares.
+// schemaFlags are the flags every schema subcommand shares, and what they
+// load: the project file (strata.yaml) names every other path.
 type schemaFlags struct {
-	root    string // repository root; every other path is relative to it
-	schemas string // schema root, relative to root
-	config  string // subjects.yaml, relative to root
+	root string // project folder, where strata.yaml is ("": found from the working folder)
+
+	proj    *project.Project
+	schemas string // schema folder, relative to root (strata.yaml schemas.avro)
+	config  string // subjects file, relative to root (strata.yaml schemas.subjects)
 }
 
-func newSchemaFlagSet(name string, stdio IO, sf *schemaFlags) *flag.FlagSet {
-	fs := flag.NewFlagSet("strata schema "+name, flag.ContinueOnError)
-	fs.SetOutput(stdio.Err)
-	fs.StringVar(&sf.root, "root", ".", "repository root (paths below are relative to it)")
-	fs.StringVar(&sf.schemas, "schemas", "schemas/avro", "folder of .avsc files, one subfolder per domain")
-	fs.StringVar(&sf.config, "config", "schemas/subjects.yaml", "subjects, levels, topics, producers and consumers")
-	return fs
-}
-
-// parseFlags parses args allowing flags after positional arguments too.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// load reads the project file and the subjects file it names.
+func (sf *schemaFlags) load() (*subjectsConfig, error) {
+	file := ""
+	if sf.root != "" {
+		file = filepath.Join(sf.root, project.FileName)
 	}
+	p, err := project.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	sf.proj, sf.root = p, p.Dir
+	sf.schemas, sf.config = p.Schemas.Avro, p.Schemas.Subjects
+	subjects, err := project.LoadSubjects(p.Path(p.Schemas.Subjects))
+	if err != nil {
+		return nil, err
+	}
+	return &subjectsConfig{Subjects: subjects, proj: p}, nil
 }
 
 func (sf *schemaFlags) abs(p string) string {
