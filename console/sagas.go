@@ -13,6 +13,7 @@ func (s *Server) routeSagas() {
 	s.mux.HandleFunc("GET /sagas/{id}", s.sagaPage)
 	s.mux.HandleFunc("GET /sagas/{id}/live", s.sagaLive)
 	s.mux.HandleFunc("POST /sagas/{id}/retry", s.sagaRetry)
+	s.mux.HandleFunc("POST /sagas/{id}/resolve", s.sagaResolve)
 }
 
 func (s *Server) sagasPage(w http.ResponseWriter, r *http.Request) {
@@ -79,4 +80,30 @@ func (s *Server) sagaLive(w http.ResponseWriter, r *http.Request) {
 		inst, steps, err := saga.Get(r.Context(), s.cfg.Pool, id)
 		return map[string]any{"Saga": inst, "Steps": steps}, err
 	})
+}
+
+// sagaResolve is saga.Resolve: an operator ends a PARKED saga by hand as
+// COMPLETED or COMPENSATED, with a note, after putting things right outside it.
+func (s *Server) sagaResolve(w http.ResponseWriter, r *http.Request) {
+	if !s.writeGuard(w) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id := r.PathValue("id")
+	as, note := saga.Status(r.PostFormValue("as")), r.PostFormValue("note")
+	if note == "" {
+		http.Redirect(w, r, "/sagas/"+id+"?flash="+urlq("Say what was done by hand (the note) before resolving."), http.StatusSeeOther)
+		return
+	}
+	if err := saga.Resolve(r.Context(), s.cfg.Pool, id, as, note, s.cfg.Now().UTC()); err != nil {
+		w.WriteHeader(http.StatusConflict)
+		inst, steps, _ := saga.Get(r.Context(), s.cfg.Pool, id)
+		s.render(w, r, "saga", map[string]any{"Title": "saga " + id, "Saga": inst, "Steps": steps, "Error": err.Error()})
+		return
+	}
+	s.cfg.Logger.Info("console: saga resolved", "saga", id, "as", as)
+	http.Redirect(w, r, "/sagas/"+id+"?flash="+urlq("Resolved as "+string(as)+"."), http.StatusSeeOther)
 }

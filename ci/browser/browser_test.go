@@ -327,25 +327,28 @@ func (e *env) testDLQ(t *testing.T) {
 // (keyboard only) and watches it compensate.
 func (e *env) testSagaRetry(t *testing.T) {
 	ctx := e.tab(t)
-	res, err := e.shop.Orders.PlaceOrder(ctx, &orderv1.PlaceOrderRequest{CommandId: testenv.UniqueName("park"), CustomerId: "parked-customer", CurrencyCode: "EUR",
-		Items: []*orderv1.OrderItem{
-			{ProductId: "p-1", Quantity: 1, UnitPrice: &orderv1.Money{CurrencyCode: "EUR", AmountMinor: 700}},
-			{ProductId: "p-gone", Quantity: 1, UnitPrice: &orderv1.Money{CurrencyCode: "EUR", AmountMinor: 300}}},
-		ShippingMethod:  orderv1.ShippingMethod_SHIPPING_METHOD_STANDARD,
-		ShippingAddress: &orderv1.Address{Recipient: "R", Line1: "L", City: "C", PostalCode: "P", CountryCode: "GB"}})
-	if err != nil {
-		t.Fatal(err)
+	park := func() string {
+		res, err := e.shop.Orders.PlaceOrder(ctx, &orderv1.PlaceOrderRequest{CommandId: testenv.UniqueName("park"), CustomerId: "parked-customer", CurrencyCode: "EUR",
+			Items: []*orderv1.OrderItem{
+				{ProductId: "p-1", Quantity: 1, UnitPrice: &orderv1.Money{CurrencyCode: "EUR", AmountMinor: 700}},
+				{ProductId: "p-gone", Quantity: 1, UnitPrice: &orderv1.Money{CurrencyCode: "EUR", AmountMinor: 300}}},
+			ShippingMethod:  orderv1.ShippingMethod_SHIPPING_METHOD_STANDARD,
+			ShippingAddress: &orderv1.Address{Recipient: "R", Line1: "L", City: "C", PostalCode: "P", CountryCode: "GB"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetResult().GetOrderId()
 	}
-	id := res.GetResult().GetOrderId()
+	id, other := park(), park()
 	e.login(t, ctx, "/sagas")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		do(t, ctx, "parked sagas", chromedp.Navigate(e.conURL+"/sagas?status=PARKED"))
-		if eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector('a[href="/sagas/%s"]')`, id)) {
+		if eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector('a[href="/sagas/%s"]') && !!document.querySelector('a[href="/sagas/%s"]')`, id, other)) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("saga %s never listed as PARKED", id)
+			t.Fatalf("sagas %s and %s never both listed as PARKED", id, other)
 		}
 		time.Sleep(time.Second)
 	}
@@ -362,6 +365,15 @@ func (e *env) testSagaRetry(t *testing.T) {
 	inst, _, err := saga.Get(ctx, e.shop.Pool, id)
 	if err != nil || inst.Status != saga.StatusCompensated {
 		t.Fatalf("saga %s: %v %v", id, inst.Status, err)
+	}
+	// The other one is put right by hand and resolved with a note.
+	do(t, ctx, "the other parked saga", chromedp.Navigate(e.conURL+"/sagas/"+other))
+	waitFor(t, ctx, "the resolve form", `!!document.querySelector('#resolve')`, 10*time.Second)
+	do(t, ctx, "note", chromedp.SetValue(chromedp.CSS(`input[name=note]`), "refunded by hand"))
+	do(t, ctx, "resolve", chromedp.Click(chromedp.CSS(`#resolve`)))
+	waitFor(t, ctx, "the saga resolved", `document.querySelector('#saga-status') && document.querySelector('#saga-status').textContent === 'COMPENSATED'`, 30*time.Second)
+	if inst, _, err := saga.Get(ctx, e.shop.Pool, other); err != nil || inst.Status != saga.StatusCompensated {
+		t.Fatalf("saga %s after resolve: %v %v", other, inst.Status, err)
 	}
 }
 
