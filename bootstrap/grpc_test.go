@@ -133,7 +133,7 @@ func TestBearerToken(t *testing.T) {
 		"unknown key":    with(other.Sign(t, good)),
 		"expired":        with(iss.Sign(t, claims("exp", time.Now().Add(-time.Minute).Unix()))),
 		"no expiry":      with(iss.Sign(t, claims("exp", nil))),
-		"wrong audience": with(iss.Sign(t, claims("aud", "shop"))),
+		"wrong audience": with(iss.Sign(t, claims("aud", "another-service"))),
 		"wrong issuer":   with(iss.Sign(t, claims("iss", "https://evil.example"))),
 		"no subject":     with(iss.Sign(t, claims("sub", nil))),
 		"not a JWT":      with("garbage"),

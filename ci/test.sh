@@ -170,16 +170,6 @@ step_faults() {
 	ci/stack.sh up kafka >/dev/null || { echo "Kafka did not come back after the fault tests"; return 1; }
 }
 
-# --- real-browser tests (issue 20) --------------------------------------------
-# ci/browser drives Debian's Chromium; install it when missing (idempotent),
-# before the Go tests, which fail under CI without it.
-STEPS=(chromium "${STEPS[@]}")
-
-step_chromium() {
-	# shellcheck source=ci/stack/common.sh
-	(source ci/stack/common.sh && need_chromium chromium)
-}
-
 # --- demo, down, demo (issue 14) ---------------------------------------------
 # A new user's first session: `make demo`, `make down`, `make demo`, then
 # `ci/run.sh stop` and `make demo` again (ci/demo-twice.sh). It stops the
@@ -193,6 +183,16 @@ step_demotwice() {
 	ci/stack.sh up >/dev/null || { echo "the stack did not come back after ci/demo-twice.sh"; return 1; }
 	((rc == 0)) || echo "ci/demo-twice.sh failed: a demo after a restart stalled (see its output above; logs in .local/log)"
 	return $rc
+}
+
+# --- real-browser tests (issue 20) --------------------------------------------
+# ci/browser drives Debian's Chromium; install it when missing (idempotent),
+# before the Go tests, which fail under CI without it.
+STEPS=(chromium "${STEPS[@]}")
+
+step_chromium() {
+	# shellcheck source=ci/stack/common.sh
+	(source ci/stack/common.sh && need_chromium chromium)
 }
 
 # --- runner ------------------------------------------------------------------

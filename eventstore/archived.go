@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,4 +42,13 @@ func (s *Store) archived(ctx context.Context, stream string) error {
 	default:
 		return fmt.Errorf("archived %s: %w", stream, err)
 	}
+}
+
+// ArchivedRefusalMessage starts the error the archive package's trigger raises
+// (SQLSTATE 55000) when an append reaches a stream recorded in archived_streams.
+const ArchivedRefusalMessage = "eventstore: append to an archived stream"
+
+func isArchivedRefusal(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55000" && strings.HasPrefix(pgErr.Message, ArchivedRefusalMessage)
 }

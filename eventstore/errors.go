@@ -30,7 +30,30 @@ var (
 	ErrNoCheckpoint = errors.New("eventstore: no checkpoint")
 	// ErrDecode: a stored event or snapshot could not be turned into a value.
 	ErrDecode = errors.New("eventstore: decode")
+	// ErrEventTooLarge: an event is larger than Config.MaxEventBytes (Kafka
+	// would refuse it; the relay could not publish it).
+	ErrEventTooLarge = errors.New("eventstore: event too large")
+	// ErrTruncated: an aggregate load needs events below the stream's
+	// truncation point (no usable snapshot covers them).
+	ErrTruncated = errors.New("eventstore: stream truncated")
 )
+
+// EventTooLargeError reports an event of an append larger than the limit.
+type EventTooLargeError struct {
+	Stream string
+	Index  int    // the event's index in the batch
+	Type   string // its event type
+	Size   int    // its size as Kafka counts it (payload, key, headers), bytes
+	Max    int    // Config.MaxEventBytes
+}
+
+func (e *EventTooLargeError) Error() string {
+	return fmt.Sprintf("eventstore: event %d (%s) of stream %q is %d bytes, more than the %d byte limit (Kafka's message.max.bytes; eventstore.Config.MaxEventBytes)",
+		e.Index, e.Type, e.Stream, e.Size, e.Max)
+}
+
+// Unwrap returns ErrEventTooLarge.
+func (e *EventTooLargeError) Unwrap() error { return ErrEventTooLarge }
 
 // VersionConflictError reports an append or delete whose expected version did not hold.
 type VersionConflictError struct {
@@ -92,3 +115,29 @@ func IsRetryable(err error) bool {
 	}
 	return pgconn.SafeToRetry(err)
 }
+
+// ErrTxCounterBehind: the database holds events with transaction ids at or
+// above the cluster's next one: it was restored from a dump (pg_dump,
+// pg_restore) into another cluster. New events would sort below every reader's
+// checkpoint and never be read. Migrate refuses such a database.
+var ErrTxCounterBehind = errors.New("eventstore: stored transaction ids exceed the cluster's counter")
+
+// TxCounterBehindError reports a database whose events' transaction ids
+// exceed the cluster's counter, and how to fix it.
+type TxCounterBehindError struct {
+	MaxTxID uint64 // the highest stored tx_id
+	Next    uint64 // the cluster's next transaction id
+}
+
+// Epoch is the transaction id epoch that puts new transactions above every
+// stored one (pg_resetwal -e).
+func (e *TxCounterBehindError) Epoch() uint64 { return e.MaxTxID>>32 + 1 }
+
+func (e *TxCounterBehindError) Error() string {
+	return fmt.Sprintf("eventstore: stored events have transaction ids up to %d but this cluster's next is %d (restored from a dump into another cluster?): "+
+		"new events would sort below every checkpoint and never be relayed; stop the cluster, run pg_resetwal -e %d on its data directory, start it (docs/operations.md#restoring-into-a-new-cluster)",
+		e.MaxTxID, e.Next, e.Epoch())
+}
+
+// Unwrap returns ErrTxCounterBehind.
+func (e *TxCounterBehindError) Unwrap() error { return ErrTxCounterBehind }

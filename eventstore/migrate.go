@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -133,5 +134,33 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (MigrateResult, error) {
 		res.Applied = append(res.Applied, m.Name)
 		res.Current = max(res.Current, m.Version)
 	}
-	return res, nil
+	return res, CheckTxCounter(ctx, conn)
+}
+
+// Querier is what CheckTxCounter needs (a pool, a connection, a transaction).
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CheckTxCounter returns a *TxCounterBehindError when the stored events'
+// transaction ids are at or above the cluster's next transaction id: the
+// database was restored from a dump into another cluster, and new events
+// would sort below every checkpoint (docs/operations.md, restoring into a new
+// cluster). Migrate calls it; so does the relay before it leads.
+func CheckTxCounter(ctx context.Context, q Querier) error {
+	var maxTx, next string
+	err := q.QueryRow(ctx, `SELECT COALESCE((SELECT tx_id FROM events ORDER BY tx_id DESC LIMIT 1), '0'::xid8)::text,
+       pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&maxTx, &next)
+	if err != nil {
+		return fmt.Errorf("check transaction counter: %w", err)
+	}
+	m, err1 := strconv.ParseUint(maxTx, 10, 64)
+	n, err2 := strconv.ParseUint(next, 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("check transaction counter: %w", err)
+	}
+	if m >= n {
+		return &TxCounterBehindError{MaxTxID: m, Next: n}
+	}
+	return nil
 }

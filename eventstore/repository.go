@@ -171,11 +171,23 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 		return l, fmt.Errorf("%w: stream %s has type %s", ErrStreamTypeMismatch, id, info.Type)
 	}
 	if useSnapshot {
-		if st, v, ok := r.snapshot(ctx, id, info.Version); ok {
+		st, v, ok, err := r.snapshot(ctx, id, info.Version)
+		if err != nil {
+			return l, err
+		}
+		if ok {
 			l.State, l.Version, l.FromSnapshot = st, v, v
 		}
 	}
+	// Truncation hides old versions from loads that start from a snapshot
+	// at or after it. Without one (a new snapshot shape, Replay), folding from
+	// the truncation point would give a wrong state: fold from the start, as
+	// the truncated events stay stored; refuse when they are gone.
 	from := max(l.Version+1, info.TruncatedBefore, 1)
+	if info.TruncatedBefore > l.Version+1 {
+		from = l.Version + 1
+	}
+	first := true
 	for {
 		rows, err := r.store.q.ReadStreamForward(ctx, db.ReadStreamForwardParams{StreamID: id, FromVersion: from, MaxCount: loadPage})
 		if err != nil {
@@ -186,6 +198,11 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 				return l, err
 			}
 		}
+		if first && from < info.TruncatedBefore && (len(rows) == 0 || rows[0].Version != from) {
+			return l, fmt.Errorf("%w: stream %s is truncated before version %d, its events from version %d are gone and no usable snapshot covers them",
+				ErrTruncated, id, info.TruncatedBefore, from)
+		}
+		first = false
 		for i := range rows {
 			e := &rows[i]
 			v, err := r.decode(ctx, e.StreamID, e.Version, e.EventType, e.SchemaFingerprint, e.Payload)
@@ -206,17 +223,25 @@ func (r *Repository[S]) load(ctx context.Context, id string, useSnapshot bool) (
 }
 
 // snapshot returns the stored snapshot if it has the codec's shape, is not
-// ahead of the stream and decodes; otherwise ok is false and the caller replays.
-func (r *Repository[S]) snapshot(ctx context.Context, id string, streamVersion int64) (state S, version int64, ok bool) {
+// ahead of the stream and decodes; otherwise ok is false and the caller
+// replays. A failed read is an error: a database fault must not turn into a
+// silent full replay.
+func (r *Repository[S]) snapshot(ctx context.Context, id string, streamVersion int64) (state S, version int64, ok bool, err error) {
 	row, err := r.store.q.GetSnapshot(ctx, id)
-	if err != nil || row.StateVersion != r.cfg.Snapshots.Version || row.Version > streamVersion || row.StreamType != r.cfg.StreamType {
-		return state, 0, false
+	if errors.Is(err, pgx.ErrNoRows) {
+		return state, 0, false, nil
+	}
+	if err != nil {
+		return state, 0, false, fmt.Errorf("read snapshot: %w", err)
+	}
+	if row.StateVersion != r.cfg.Snapshots.Version || row.Version > streamVersion || row.StreamType != r.cfg.StreamType {
+		return state, 0, false, nil
 	}
 	st, err := r.cfg.Snapshots.Decode(row.State)
 	if err != nil {
-		return state, 0, false
+		return state, 0, false, nil
 	}
-	return st, row.Version, true
+	return st, row.Version, true, nil
 }
 
 func (r *Repository[S]) decode(ctx context.Context, stream string, version int64, typ string, fp []byte, payload []byte) (any, error) {
@@ -311,7 +336,7 @@ func (r *Repository[S]) execute(ctx context.Context, id string, cmd Command[S], 
 		events[i] = EventData{ID: eid, Type: sc.Name, Schema: sc, Payload: payload, Metadata: o.md}
 	}
 	expected := Exact(l.Version)
-	res, err := r.store.append(ctx, id, r.cfg.StreamType, expected, events)
+	res, err := r.store.Append(ctx, id, r.cfg.StreamType, expected, events...)
 	if err != nil {
 		return Executed[S]{Loaded: l}, err
 	}

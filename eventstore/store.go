@@ -40,6 +40,11 @@ type Config struct {
 	PollInterval time.Duration
 	// BatchSize is how many events a subscription reads per query. Default 500.
 	BatchSize int
+	// MaxEventBytes refuses, at append, an event larger than this as Kafka
+	// counts it (payload plus wire header, key and headers): set it to the
+	// brokers' message.max.bytes (and the topics' max.message.bytes) minus
+	// the record batch overhead. Default DefaultMaxEventBytes; -1: no limit.
+	MaxEventBytes int
 	// OnAppend, when set, is told about every Append (latency, batch size,
 	// outcome); observe.NewStoreMetrics provides one.
 	OnAppend AppendObserver
@@ -57,6 +62,9 @@ func (c Config) Validate() error {
 	if c.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("%w: BatchSize %d < 0", ErrInvalidArgument, c.BatchSize))
 	}
+	if c.MaxEventBytes < -1 {
+		errs = append(errs, fmt.Errorf("%w: MaxEventBytes %d < -1", ErrInvalidArgument, c.MaxEventBytes))
+	}
 	return errors.Join(errs...)
 }
 
@@ -69,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 500
+	}
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
 	}
 	if c.NotifyInterval == 0 {
 		c.NotifyInterval = 10 * time.Millisecond
@@ -133,6 +144,9 @@ func (s *Store) append(ctx context.Context, stream, streamType string, expected 
 	if err := checkAppend(stream, streamType, expected, events); err != nil {
 		return AppendResult{}, err
 	}
+	if err := s.checkSizes(stream, streamType, events); err != nil {
+		return AppendResult{}, err
+	}
 	if err := s.ensureSchemas(ctx, events); err != nil {
 		return AppendResult{}, err
 	}
@@ -173,6 +187,11 @@ func (s *Store) append(ctx context.Context, stream, streamType string, expected 
 					return res, lerr
 				}
 				return AppendResult{}, fmt.Errorf("%w: %s", ErrDuplicateEvent, pgErr.Detail)
+			}
+			if isArchivedRefusal(err) {
+				if aerr := s.archived(ctx, stream); aerr != nil {
+					return AppendResult{}, aerr
+				}
 			}
 			return AppendResult{}, err
 		}
@@ -249,6 +268,33 @@ func (s *Store) refused(ctx context.Context, stream, streamType string, expected
 		return AppendResult{}, false, &VersionConflictError{Stream: stream, Expected: expected, Actual: row.Version}
 	}
 	return AppendResult{}, true, nil
+}
+
+// recordOverhead is what Kafka adds to an event's payload and metadata in a
+// relayed record: the wire-format header, the fixed headers (names, event id,
+// schema version, stream version, position, recorded at) and the record and
+// batch framing.
+const recordOverhead = 512
+
+// EventSize is an event's size as the relay's Kafka record counts it
+// (approximately, from above): payload, key, headers and framing.
+func EventSize(stream, streamType string, e *EventData) int {
+	return len(e.Payload) + len(stream) + len(streamType) + len(e.Type) + len(e.CorrelationID) +
+		len(e.CausationID) + len(e.UserID) + len(e.TraceParent) + recordOverhead
+}
+
+// checkSizes refuses events larger than Config.MaxEventBytes.
+func (s *Store) checkSizes(stream, streamType string, events []EventData) error {
+	limit := s.cfg.MaxEventBytes
+	if limit < 0 {
+		return nil
+	}
+	for i := range events {
+		if n := EventSize(stream, streamType, &events[i]); n > limit {
+			return &EventTooLargeError{Stream: stream, Index: i, Type: events[i].Type, Size: n, Max: limit}
+		}
+	}
+	return nil
 }
 
 func sortAppended(a []Appended) {

@@ -177,3 +177,7 @@ type StreamInfo struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
+
+// DefaultMaxEventBytes is Config.MaxEventBytes's default: Kafka's default
+// message.max.bytes (1,048,588) less room for the record batch overhead.
+const DefaultMaxEventBytes = 1_000_000

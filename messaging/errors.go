@@ -108,3 +108,19 @@ func IsRetryable(err error) bool {
 	}
 	return true
 }
+
+// QuarantinedError reports an event Kafka refused for good (too large, an
+// invalid record): the relay recorded it in its quarantine and holds at it.
+type QuarantinedError struct {
+	Relay, EventID, Stream, Topic string
+	Size                          int
+	Err                           error
+}
+
+func (e *QuarantinedError) Error() string {
+	return fmt.Sprintf("relay %s: Kafka refused event %s of stream %s (%d bytes) for %s: %v; quarantined: strata relay quarantine skip --relay %s %s",
+		e.Relay, e.EventID, e.Stream, e.Size, e.Topic, e.Err, e.Relay, e.EventID)
+}
+
+// Unwrap returns ErrDelivery and the cause.
+func (e *QuarantinedError) Unwrap() []error { return []error{ErrDelivery, e.Err} }

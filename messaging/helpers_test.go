@@ -146,7 +146,7 @@ func (s *stack) appendOne(ctx context.Context, i, v int) error {
 }
 
 // readTopic reads every message of topic up to its high watermarks
-// (waiting up to timeout for want messages).
+// (waiting up to timeout for want distinct events).
 func readTopic(t testing.TB, brokers, topic string, want int, timeout time.Duration) []*kafka.Message {
 	t.Helper()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
@@ -161,13 +161,21 @@ func readTopic(t testing.TB, brokers, topic string, want int, timeout time.Durat
 		t.Fatal(err)
 	}
 	var out []*kafka.Message
+	// want counts distinct events (duplicates after a relay crash or a
+	// fenced leader do not end the read early).
+	distinct := map[string]bool{}
 	deadline := time.Now().Add(timeout)
-	for len(out) < want && time.Now().Before(deadline) {
+	for len(distinct) < want && time.Now().Before(deadline) {
 		m, err := c.ReadMessage(200 * time.Millisecond)
 		if err != nil {
 			continue
 		}
 		out = append(out, m)
+		id := messaging.Header(m.Headers, messaging.HeaderEventID)
+		if id == "" {
+			id = fmt.Sprint(len(out))
+		}
+		distinct[id] = true
 	}
 	// Drain a little longer to catch unexpected extras.
 	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {

@@ -52,6 +52,14 @@ type LogWaiter interface {
 	WaitForAppend(ctx context.Context, max time.Duration) error
 }
 
+// LogChecker is implemented by logs that can tell they are unfit to relay
+// (the store's: its transaction ids exceed the cluster's counter after a
+// restore into another cluster). The relay checks before it leads and does
+// not lead while it fails.
+type LogChecker interface {
+	CheckLog(ctx context.Context) error
+}
+
 // Route chooses the topic of an event.
 type Route func(e *LogEvent) string
 

@@ -57,6 +57,7 @@ func relayChild() int {
 		BatchSize:       200,
 		MaxInFlight:     1000,
 		LeaseRetry:      200 * time.Millisecond,
+		LeaseTimeout:    time.Second,            // a successor waits this out after each kill; keep the kill phase as short as before
 		CheckpointEvery: 500 * time.Millisecond, // a wide window for kills to land in
 		Logger:          quietLogger(),
 	})

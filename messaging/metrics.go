@@ -16,6 +16,7 @@ type Metrics struct {
 	CommitToAckLatency  *prometheus.HistogramVec // relay: store commit (recorded at) -> delivery report
 	RelayHeldEvents     *prometheus.GaugeVec     // relay: events waiting behind writer schemas the registry refuses
 	RelaySchemaRefusals *prometheus.CounterVec   // relay: registry refusals of a writer schema, by subject
+	RelayQuarantined    *prometheus.GaugeVec     // relay: events Kafka refused, held until skipped
 	// Consumer.
 	ConsumerLag      *prometheus.GaugeVec     // consumer: high watermark - committed position, per partition
 	HandlerLatency   *prometheus.HistogramVec // consumer: one handler attempt including its transaction
@@ -43,6 +44,8 @@ func NewMetrics() *Metrics {
 			Name: "relay_produce_seconds", Help: "Produce call to delivery report.", Buckets: lat}, []string{"relay"}),
 		CommitToAckLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "relay_commit_to_ack_seconds", Help: "Event store commit to Kafka acknowledgement.", Buckets: lat}, []string{"relay"}),
+		RelayQuarantined: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "relay_quarantined_events", Help: "Events Kafka refused (too large, invalid) that the relay holds at until an operator skips them (strata relay quarantine)."}, []string{"relay"}),
 		RelayHeldEvents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "relay_held_events", Help: "Events waiting behind a writer schema the schema registry refuses (and later events of their streams)."}, []string{"relay"}),
 		RelaySchemaRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -67,8 +70,8 @@ func NewMetrics() *Metrics {
 // Collectors returns every collector, for a caller's own registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.RelayLagEvents, m.RelayLagSeconds, m.RelayProduced, m.RelayFailures,
-		m.ProduceLatency, m.CommitToAckLatency, m.RelayHeldEvents, m.RelaySchemaRefusals, m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ,
-		m.InfraFailures, m.ConsumerAssigned}
+		m.ProduceLatency, m.CommitToAckLatency, m.RelayHeldEvents, m.RelaySchemaRefusals, m.RelayQuarantined,
+		m.ConsumerLag, m.HandlerLatency, m.Handled, m.Retries, m.DLQ, m.InfraFailures, m.ConsumerAssigned}
 }
 
 // Register registers every collector with r.

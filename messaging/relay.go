@@ -56,6 +56,14 @@ type RelayConfig struct {
 	// LeaseRetry is how often a standby instance tries to take the lease.
 	// Default 1s.
 	LeaseRetry time.Duration
+	// LeaseTimeout bounds how long a leader keeps producing without
+	// confirming its lease (it confirms every LeaseTimeout/3, and every
+	// checkpoint write confirms it too); a relay taking over from one that
+	// did not let go cleanly waits this long before producing. Default 6s.
+	LeaseTimeout time.Duration
+	// DBTimeout bounds every other PostgreSQL call of the relay (log reads,
+	// schema and quarantine look-ups, migration). Default 30s.
+	DBTimeout time.Duration
 	// CheckpointEvery bounds how often the checkpoint is written while
 	// events flow. Default 50ms.
 	CheckpointEvery time.Duration
@@ -127,6 +135,9 @@ func (c *RelayConfig) Validate() error {
 	if err := c.Topics.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("relay: %w", err))
 	}
+	if c.LeaseTimeout < 0 || c.DBTimeout < 0 || (c.LeaseTimeout > 0 && c.LeaseTimeout < 300*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("relay: LeaseTimeout %v (at least 300ms) and DBTimeout %v must not be negative: %w", c.LeaseTimeout, c.DBTimeout, ErrConfig))
+	}
 	if c.MinBackoff < 0 || c.MaxBackoff < 0 || (c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff) {
 		errs = append(errs, fmt.Errorf("relay: backoff bounds %v..%v: %w", c.MinBackoff, c.MaxBackoff, ErrConfig))
 	}
@@ -159,6 +170,12 @@ func (c *RelayConfig) defaults() {
 	}
 	if c.LeaseRetry == 0 {
 		c.LeaseRetry = time.Second
+	}
+	if c.LeaseTimeout == 0 {
+		c.LeaseTimeout = 6 * time.Second
+	}
+	if c.DBTimeout == 0 {
+		c.DBTimeout = 30 * time.Second
 	}
 	if c.CheckpointEvery == 0 {
 		c.CheckpointEvery = 50 * time.Millisecond
@@ -209,12 +226,16 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 // backs off and starts again from the checkpoint. It returns an error only
 // for a configuration Kafka rejects.
 func (r *Relay) Run(ctx context.Context) error {
-	if err := r.retry(ctx, func() error { return Migrate(ctx, r.cfg.DB) }); err != nil {
+	if err := r.retry(ctx, func() error {
+		mctx, cancel := context.WithTimeout(ctx, r.cfg.DBTimeout)
+		defer cancel()
+		return Migrate(mctx, r.cfg.DB)
+	}); err != nil {
 		return err
 	}
 	backoff := r.cfg.MinBackoff
 	for {
-		l, err := tryLease(ctx, r.cfg.DB, r.cfg.Name)
+		l, err := tryLease(ctx, r.cfg.DB, r.cfg.Name, r.cfg.LeaseTimeout, r.cfg.DBTimeout)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -228,10 +249,13 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		r.cfg.Logger.Info("relay lease taken", "relay", r.cfg.Name)
+		r.cfg.Logger.Info("relay lease taken", "relay", r.cfg.Name, "epoch", l.epoch)
 		started := r.cfg.Now()
-		err = r.lead(ctx, l)
-		l.close(context.Background())
+		err = r.takeOver(ctx, l)
+		if err == nil {
+			err = r.lead(ctx, l)
+		}
+		l.close(ctx.Err() != nil && (err == nil || !errors.Is(err, ErrLeaseLost)))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -247,6 +271,26 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, r.cfg.MaxBackoff)
 	}
+}
+
+// takeOver waits out the previous leader's lease when it did not let go
+// cleanly: it may be cut off from PostgreSQL (a half-open connection) and
+// still producing until its LeaseTimeout passes without a confirmation.
+func (r *Relay) takeOver(ctx context.Context, l *lease) error {
+	if l.prevReleased {
+		return nil
+	}
+	r.cfg.Logger.Warn("relay: the previous leader did not release the lease; waiting out its lease timeout before producing",
+		"relay", r.cfg.Name, "epoch", l.epoch, "wait", r.cfg.LeaseTimeout)
+	if !sleep(ctx, r.cfg.LeaseTimeout) {
+		return nil
+	}
+	return l.confirm(ctx)
+}
+
+// dbctx bounds one PostgreSQL call.
+func (r *Relay) dbctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.DBTimeout)
 }
 
 func (r *Relay) retry(ctx context.Context, f func() error) error {
@@ -272,7 +316,10 @@ type slot struct {
 	topic      string
 	key        string
 	eventID    string
+	eventType  string
+	size       int
 	done       bool
+	skipped    bool // quarantined and skipped by an operator: not produced
 	err        error
 }
 
@@ -314,12 +361,28 @@ func (r *Relay) lead(ctx context.Context, l *lease) error {
 		<-evDone
 	}()
 
+	if c, ok := r.cfg.Log.(LogChecker); ok {
+		cctx, cancel := r.dbctx(ctx)
+		err := c.CheckLog(cctx)
+		cancel()
+		if err != nil {
+			r.cfg.Logger.Error("relay: the log cannot be relayed", "relay", r.cfg.Name, "err", err)
+			return fmt.Errorf("relay check log: %w", err)
+		}
+	}
 	cp, err := l.load(ctx)
 	if err != nil {
 		return err
 	}
+	qctx, cancel := r.dbctx(ctx)
+	q, err := loadQuarantine(qctx, r.cfg.DB, r.cfg.Name)
+	cancel()
+	if err != nil {
+		return err
+	}
+	r.quarantineGauge(len(q.held))
 	st := &leadState{
-		r: r, l: l, p: p, cp: cp, saved: cp, read: cp,
+		r: r, l: l, p: p, cp: cp, saved: cp, read: cp, q: q,
 		deliveries: make(chan kafka.Event, r.cfg.MaxInFlight+1),
 		topics:     map[string]*string{},
 	}
@@ -343,6 +406,7 @@ type leadState struct {
 	lastSave   time.Time
 	lastProg   time.Time
 	lagEvents  int64
+	q          quarantine
 	// events waiting behind refused writer schemas (relay_schemas.go)
 	held        []heldEvent
 	heldStreams map[string]bool
@@ -392,6 +456,13 @@ func (s *leadState) loop(ctx context.Context) error {
 				s.failed = b.err
 				break
 			}
+			if !s.l.valid(time.Now()) {
+				// Fencing: a leader that could not confirm its lease for
+				// LeaseTimeout may have been replaced; it must not produce.
+				s.failed = fmt.Errorf("relay %s: lease not confirmed for %v: %w", cfg.Name, cfg.LeaseTimeout, ErrLeaseLost)
+				s.fence()
+				break
+			}
 			for i := range b.events {
 				if err := s.produce(ctx, &b.events[i]); err != nil {
 					s.failed = err
@@ -403,6 +474,9 @@ func (s *leadState) loop(ctx context.Context) error {
 			s.delivered(ev)
 		case err := <-s.ckptErr:
 			s.failed = err
+			if errors.Is(err, ErrLeaseLost) {
+				s.fence()
+			}
 			return s.shutdown()
 		case <-tick.C:
 		}
@@ -431,7 +505,9 @@ func (s *leadState) loop(ctx context.Context) error {
 func (s *leadState) readLoop(ctx context.Context, cursor Cursor, out chan<- batch) {
 	cfg := &s.r.cfg
 	for ctx.Err() == nil {
-		events, err := cfg.Log.ReadLog(ctx, cursor, cfg.BatchSize)
+		rctx, cancel := s.r.dbctx(ctx)
+		events, err := cfg.Log.ReadLog(rctx, cursor, cfg.BatchSize)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				select {
@@ -457,7 +533,14 @@ func (s *leadState) readLoop(ctx context.Context, cursor Cursor, out chan<- batc
 // produce sends e, or holds it when the registry refuses its writer schema
 // or an earlier event of its stream is held (relay_schemas.go).
 func (s *leadState) produce(ctx context.Context, e *LogEvent) error {
-	name := s.r.cfg.Route(e)
+	cfg := &s.r.cfg
+	if s.q.skipped[e.EventID] {
+		s.pending = append(s.pending, &slot{cursor: e.Cursor, eventID: e.EventID, done: true, skipped: true})
+		cfg.Logger.Warn("relay: skipped a quarantined event (an operator skipped it; it is not in Kafka)",
+			"relay", cfg.Name, "event_id", e.EventID, "stream", e.StreamID, "type", e.EventType)
+		return nil
+	}
+	name := cfg.Route(e)
 	if s.streamHeld(name, e) {
 		s.hold(e, name)
 		return nil
@@ -491,6 +574,7 @@ func (s *leadState) send(ctx context.Context, e *LogEvent, name string, reg regi
 	if !queued {
 		sl = &slot{cursor: e.Cursor, recordedAt: e.RecordedAt, topic: name, key: e.StreamID, eventID: e.EventID}
 	}
+	sl.eventType, sl.size = e.EventType, serde.WireHeaderLen+len(e.Payload)
 	sl.sentAt = cfg.Now()
 	msg := &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: topic, Partition: kafka.PartitionAny},
@@ -510,6 +594,9 @@ func (s *leadState) send(ctx context.Context, e *LogEvent, name string, reg regi
 			s.await(ctx, 10*time.Millisecond)
 			s.collect()
 			continue
+		}
+		if refusedForGood(err) {
+			return s.quarantine(ctx, sl, err)
 		}
 		return fmt.Errorf("relay produce %s: %w", e.EventID, err)
 	}
@@ -584,6 +671,9 @@ func (s *leadState) delivered(ev kafka.Event) {
 	s.inflight--
 	if m.TopicPartition.Error != nil {
 		sl.err = &DeliveryError{Topic: sl.topic, Key: sl.key, EventID: sl.eventID, Err: m.TopicPartition.Error}
+		if refusedForGood(m.TopicPartition.Error) {
+			sl.err = s.quarantine(context.Background(), sl, m.TopicPartition.Error)
+		}
 		if s.failed == nil {
 			s.failed = sl.err
 		}
@@ -593,6 +683,15 @@ func (s *leadState) delivered(ev kafka.Event) {
 		return
 	}
 	s.r.acked++
+	if s.q.held[sl.eventID] { // Kafka took it now (its limit was raised)
+		ctx, cancel := s.r.dbctx(context.Background())
+		if err := resolveQuarantined(ctx, cfg.DB, cfg.Name, sl.eventID); err != nil {
+			cfg.Logger.Warn("relay quarantine", "relay", cfg.Name, "err", err)
+		}
+		cancel()
+		delete(s.q.held, sl.eventID)
+		s.r.quarantineGauge(len(s.q.held))
+	}
 	if cfg.OnDelivered != nil {
 		cfg.OnDelivered(Delivery{Cursor: sl.cursor, EventID: sl.eventID, Topic: sl.topic,
 			Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset),
@@ -648,7 +747,7 @@ func (s *leadState) checkpoint(ctx context.Context, force bool) error {
 // user of the lease connection while it runs.
 func (s *leadState) checkpointWriter(ctx context.Context, in <-chan Cursor, errc chan<- error, done chan<- struct{}) {
 	defer close(done)
-	ping := time.NewTicker(5 * time.Second)
+	ping := time.NewTicker(s.r.cfg.LeaseTimeout / 3)
 	defer ping.Stop()
 	for {
 		var err error
@@ -659,9 +758,7 @@ func (s *leadState) checkpointWriter(ctx context.Context, in <-chan Cursor, errc
 			}
 			err = s.l.save(ctx, c)
 		case <-ping.C:
-			if _, perr := s.l.conn.Exec(ctx, "SELECT 1"); perr != nil {
-				err = s.l.wrap("lease ping", perr)
-			}
+			err = s.l.confirm(ctx)
 		case <-ctx.Done():
 			return
 		}
@@ -686,7 +783,9 @@ func (s *leadState) stopWriter() {
 func (s *leadState) idle(ctx context.Context) {
 	cfg := &s.r.cfg
 	if w, ok := cfg.Log.(LogWaiter); ok {
-		if err := w.WaitForAppend(ctx, cfg.IdleWait); err != nil && ctx.Err() == nil {
+		wctx, cancel := s.r.dbctx(ctx)
+		defer cancel()
+		if err := w.WaitForAppend(wctx, cfg.IdleWait); err != nil && ctx.Err() == nil {
 			cfg.Logger.Debug("relay wait", "err", err)
 			sleep(ctx, cfg.IdleWait)
 		}
@@ -701,6 +800,12 @@ func (s *leadState) shutdown() error {
 	cfg := &s.r.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if errors.Is(s.failed, ErrLeaseLost) {
+		// Fenced: what is still queued was purged; the checkpoint belongs
+		// to the next leader.
+		s.stopWriter()
+		return s.failed
+	}
 	for s.inflight > 0 && ctx.Err() == nil {
 		s.await(ctx, 100*time.Millisecond)
 		s.collect()
@@ -720,7 +825,10 @@ func (s *leadState) report(ctx context.Context) {
 	}
 	s.lastProg = now
 	if h, ok := cfg.Log.(LogHead); ok {
-		if head, err := h.HeadPosition(ctx); err == nil {
+		hctx, cancel := s.r.dbctx(ctx)
+		head, err := h.HeadPosition(hctx)
+		cancel()
+		if err == nil {
 			s.lagEvents = max(0, head-s.cp.Position)
 		}
 	}
@@ -737,6 +845,42 @@ func (s *leadState) report(ctx context.Context) {
 	}
 	s.r.progress(RelayProgress{Leader: true, Acked: s.r.acked, InFlight: s.inflight, Checkpoint: s.cp,
 		LagEvents: s.lagEvents, LagSeconds: lagSec, Held: len(s.held)})
+}
+
+// fence stops a leader that lost its lease from producing anything more:
+// messages still queued in the producer are purged (their delivery reports
+// fail), so only what was already sent may still land.
+func (s *leadState) fence() {
+	if err := s.p.Purge(kafka.PurgeQueue | kafka.PurgeNonBlocking); err != nil {
+		s.r.cfg.Logger.Warn("relay purge", "relay", s.r.cfg.Name, "err", err)
+	}
+	s.r.cfg.Logger.Error("relay fenced: lease lost; stopped producing", "relay", s.r.cfg.Name, "epoch", s.l.epoch, "err", s.failed)
+}
+
+// quarantine records an event Kafka refused for good and returns the error
+// that stops this lead: the relay holds at the event (so nothing of its
+// stream overtakes it) until an operator skips it, alerting meanwhile.
+func (s *leadState) quarantine(ctx context.Context, sl *slot, cause error) error {
+	cfg := &s.r.cfg
+	qerr := &QuarantinedError{Relay: cfg.Name, EventID: sl.eventID, Stream: sl.key, Topic: sl.topic, Size: sl.size, Err: cause}
+	dctx, cancel := s.r.dbctx(ctx)
+	defer cancel()
+	if err := recordQuarantine(dctx, cfg.DB, cfg.Name, sl, cause.Error()); err != nil {
+		return errors.Join(qerr, err)
+	}
+	if !s.q.held[sl.eventID] {
+		s.q.held[sl.eventID] = true
+	}
+	s.r.quarantineGauge(len(s.q.held))
+	cfg.Logger.Error("relay: Kafka refused an event for good; holding at it until `strata relay quarantine skip`",
+		"relay", cfg.Name, "event_id", sl.eventID, "stream", sl.key, "type", sl.eventType, "topic", sl.topic, "bytes", sl.size, "err", cause)
+	return qerr
+}
+
+func (r *Relay) quarantineGauge(n int) {
+	if r.cfg.Metrics != nil {
+		r.cfg.Metrics.RelayQuarantined.WithLabelValues(r.cfg.Name).Set(float64(n))
+	}
 }
 
 func (r *Relay) progress(p RelayProgress) {

@@ -49,7 +49,9 @@ func (s *leadState) schemaID(ctx context.Context, e *LogEvent) (registered, erro
 	if refused, ok := s.refused[e.Fingerprint]; ok {
 		return registered{}, refused
 	}
-	js, err := cfg.Log.WriterSchema(ctx, e.Fingerprint)
+	sctx, cancel := s.r.dbctx(ctx)
+	js, err := cfg.Log.WriterSchema(sctx, e.Fingerprint)
+	cancel()
 	if err != nil {
 		return registered{}, fmt.Errorf("relay writer schema %s of %s: %w", e.Fingerprint, e.EventType, err)
 	}

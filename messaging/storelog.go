@@ -20,10 +20,17 @@ type StoreLog struct {
 }
 
 var (
-	_ Log       = (*StoreLog)(nil)
-	_ LogHead   = (*StoreLog)(nil)
-	_ LogWaiter = (*StoreLog)(nil)
+	_ Log        = (*StoreLog)(nil)
+	_ LogHead    = (*StoreLog)(nil)
+	_ LogWaiter  = (*StoreLog)(nil)
+	_ LogChecker = (*StoreLog)(nil)
 )
+
+// CheckLog refuses a store restored into another cluster whose transaction
+// counter is behind its events (eventstore.CheckTxCounter).
+func (l *StoreLog) CheckLog(ctx context.Context) error {
+	return eventstore.CheckTxCounter(ctx, l.Store.Pool())
+}
 
 // NewStoreLog returns the relay's view of store.
 func NewStoreLog(store *eventstore.Store) *StoreLog { return &StoreLog{Store: store} }

@@ -18,6 +18,7 @@ import (
 	"github.com/stratahq/strata/gen/events"
 	"github.com/stratahq/strata/projection"
 	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/services/order/upcast"
 	"github.com/stratahq/strata/upcasters"
 )
 
@@ -39,7 +40,7 @@ func newShop(t *testing.T) *shop {
 	if s.types, err = serde.NewRegistry(events.Types()...); err != nil {
 		t.Fatal(err)
 	}
-	if s.up, err = upcasters.New(s.types, upcasters.Chains()...); err != nil {
+	if s.up, err = upcasters.New(s.types, upcast.Chains()...); err != nil {
 		t.Fatal(err)
 	}
 	return s

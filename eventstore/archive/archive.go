@@ -38,7 +38,30 @@ CREATE TABLE IF NOT EXISTS archived_streams (
     last_position  bigint      NOT NULL,
     archived_at    timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS archived_streams_archive_idx ON archived_streams (archive_id);`
+CREATE INDEX IF NOT EXISTS archived_streams_archive_idx ON archived_streams (archive_id);
+-- passed_by: the readers (subscription checkpoints, "relay:" + relay name)
+-- that had passed the stream's last event when it was archived; a restore
+-- below any other reader's cursor is refused (that reader never saw them).
+ALTER TABLE archived_streams ADD COLUMN IF NOT EXISTS passed_by text[] NOT NULL DEFAULT '{}';
+-- An append to an archived stream is refused: it would succeed and later
+-- reads would return only the new events. One check per append statement,
+-- only in stores that have archived something (this migration is archive's).
+CREATE OR REPLACE FUNCTION archived_streams_refuse_append() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    sid text;
+BEGIN
+    SELECT n.stream_id INTO sid FROM new_events n JOIN archived_streams a USING (stream_id) LIMIT 1;
+    IF sid IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '55000',
+            MESSAGE = '` + eventstore.ArchivedRefusalMessage + `: ' || sid,
+            HINT = 'strata restore brings the stream back before it takes appends';
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS archived_streams_refuse_append ON events;
+CREATE TRIGGER archived_streams_refuse_append AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION archived_streams_refuse_append();`
 
 // Migrate creates the archived_streams table (idempotent, under an advisory lock).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -505,9 +528,13 @@ func (a *Archiver) remove(ctx context.Context, archiveID string, s *StreamEntry,
 			reason = fmt.Sprintf("stored events differ from the archived ones (%d events, checksum %s)", got.Events, got.Checksum)
 			return nil
 		}
+		passed, err := readersPast(ctx, tx, s.StreamID, true)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO archived_streams (stream_id, stream_type, archive_id, version, events, checksum,
-			first_position, last_position, archived_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-			s.StreamID, s.StreamType, archiveID, s.Version, s.Events, s.Checksum, s.FirstPosition, s.LastPosition, now); err != nil {
+			first_position, last_position, archived_at, passed_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			s.StreamID, s.StreamType, archiveID, s.Version, s.Events, s.Checksum, s.FirstPosition, s.LastPosition, now, passed); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE stream_id = $1`, s.StreamID); err != nil {
@@ -536,6 +563,18 @@ type RestoreResult struct {
 // positions, transaction ids and metadata. Streams not currently archived by
 // this archive are skipped, so a restore can be rerun.
 func (a *Archiver) Restore(ctx context.Context, id string, progress func(Progress)) (RestoreResult, error) {
+	return a.RestoreWith(ctx, id, RestoreOptions{}, progress)
+}
+
+// RestoreOptions adjusts RestoreWith.
+type RestoreOptions struct {
+	// IgnoreReaders restores even below readers that passed the events'
+	// place in the global log while they were archived (they will not see them).
+	IgnoreReaders bool
+}
+
+// RestoreWith is Restore with options.
+func (a *Archiver) RestoreWith(ctx context.Context, id string, opts RestoreOptions, progress func(Progress)) (RestoreResult, error) {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -566,7 +605,7 @@ func (a *Archiver) Restore(ctx context.Context, id string, progress func(Progres
 		for _, s := range byFile[f.Name] {
 			progress(Progress{Phase: "restore", Done: done, Total: len(m.Streams), Item: s.StreamID})
 			done++
-			ok, err := a.restoreStream(ctx, m, s, recs[s.StreamID])
+			ok, err := a.restoreStream(ctx, m, s, recs[s.StreamID], opts)
 			if err != nil {
 				return res, fmt.Errorf("restore %s: stream %s: %w", m.ID, s.StreamID, err)
 			}
@@ -589,18 +628,24 @@ func (a *Archiver) dirOf(id string) string {
 	return filepath.Join(a.cfg.Dir, id)
 }
 
-func (a *Archiver) restoreStream(ctx context.Context, m *Manifest, s *StreamEntry, recs []*Record) (bool, error) {
+func (a *Archiver) restoreStream(ctx context.Context, m *Manifest, s *StreamEntry, recs []*Record, opts RestoreOptions) (bool, error) {
 	ok := false
 	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, streamLockKey, s.StreamID); err != nil {
 			return err
 		}
 		var archID string
-		err := tx.QueryRow(ctx, `SELECT archive_id FROM archived_streams WHERE stream_id = $1 FOR UPDATE`, s.StreamID).Scan(&archID)
+		var passedBy []string
+		err := tx.QueryRow(ctx, `SELECT archive_id, passed_by FROM archived_streams WHERE stream_id = $1 FOR UPDATE`, s.StreamID).Scan(&archID, &passedBy)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && archID != m.ID) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// Delete the record first: the append trigger refuses the stream's
+		// events while it is there.
+		if _, err := tx.Exec(ctx, `DELETE FROM archived_streams WHERE stream_id = $1`, s.StreamID); err != nil {
 			return err
 		}
 		for _, sc := range m.Schemas {
@@ -643,8 +688,21 @@ func (a *Archiver) restoreStream(ctx context.Context, m *Manifest, s *StreamEntr
 		if got := sums[s.StreamID]; got.Checksum != s.Checksum {
 			return &ChecksumError{What: "restored stream " + s.StreamID, Want: s.Checksum, Got: got.Checksum}
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM archived_streams WHERE stream_id = $1`, s.StreamID); err != nil {
-			return err
+		if !opts.IgnoreReaders {
+			past, err := readersPast(ctx, tx, s.StreamID, false)
+			if err != nil {
+				return err
+			}
+			var missed []string
+			for _, r := range past {
+				if !slices.Contains(passedBy, r) {
+					missed = append(missed, r)
+				}
+			}
+			if len(missed) > 0 {
+				return fmt.Errorf("%w: %v passed the place of stream %s in the global log while it was archived and would never see its events (rewind them, or restore with --ignore-readers)",
+					ErrBelowReaders, missed, s.StreamID)
+			}
 		}
 		ok = true
 		return nil
@@ -738,4 +796,33 @@ func (a *Archiver) List() ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// readersPast names the readers whose cursor is past stream's events in the
+// global log (subscription checkpoints by name, relays as "relay:" + name):
+// past its last event (all true), or past its first one.
+func readersPast(ctx context.Context, tx pgx.Tx, stream string, all bool) ([]string, error) {
+	var relays bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('messaging_relay_checkpoints') IS NOT NULL`).Scan(&relays); err != nil {
+		return nil, fmt.Errorf("readers: %w", err)
+	}
+	order := "ASC"
+	if all {
+		order = "DESC"
+	}
+	q := `WITH e AS (SELECT tx_id, position FROM events WHERE stream_id = $1 ORDER BY tx_id ` + order + `, position ` + order + ` LIMIT 1)
+SELECT c.name FROM checkpoints c, e WHERE (c.tx_id, c.position) >= (e.tx_id, e.position)`
+	if relays {
+		q += `
+UNION ALL SELECT 'relay:' || r.name FROM messaging_relay_checkpoints r, e WHERE (r.tx_id::text::xid8, r.position) >= (e.tx_id, e.position)`
+	}
+	rows, err := tx.Query(ctx, q+` ORDER BY 1`, stream)
+	if err != nil {
+		return nil, fmt.Errorf("readers: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("readers: %w", err)
+	}
+	return names, nil
 }

@@ -62,3 +62,8 @@ func (e *ChecksumError) Error() string {
 
 // Unwrap returns ErrChecksum.
 func (e *ChecksumError) Unwrap() error { return ErrChecksum }
+
+// ErrBelowReaders: a restore would put events back below the cursor of a
+// reader (subscription or relay checkpoint) that passed their place in the
+// global log while they were archived; that reader would never see them.
+var ErrBelowReaders = errors.New("archive: restore below readers that never saw the events")

@@ -58,6 +58,7 @@ KAFKA_MIN_INSYNC_REPLICAS (unset: the broker's defaults).`,
 	verbose := f.BoolP("verbose", "v", false, "debug logs on stderr")
 	metricsAddr := f.String("metrics-addr", os.Getenv("RELAY_METRICS_ADDR"), "serve Prometheus /metrics here, e.g. 127.0.0.1:9464 (env RELAY_METRICS_ADDR; empty: off)")
 	envFile := f.String("env-file", "", "write export RELAY_METRICS_ADDR=... here once listening (make env)")
+	cmd.AddCommand(quarantineCommand())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
