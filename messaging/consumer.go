@@ -59,6 +59,13 @@ type ConsumerConfig struct {
 	// ShutdownTimeout bounds the wait for running handlers on shutdown or
 	// revoke before their context is cancelled. Default 30s.
 	ShutdownTimeout time.Duration
+	// DBTimeout bounds each attempt's PostgreSQL transaction: Begin, the
+	// processed-event marker, the handler (its context carries the deadline),
+	// COMMIT and rollback, and the OnFailure hook. An attempt that runs out
+	// of it (a half-open connection, a stuck server) is an infrastructure
+	// failure: backed off, logged at Warn once it repeats, retried on another
+	// connection, never counted towards the dead-letter topic. Default 30s.
+	DBTimeout time.Duration
 	// LagEvery is how often consumer lag is measured. Default 5s.
 	LagEvery time.Duration
 	Metrics  *Metrics
@@ -95,6 +102,9 @@ func (c *ConsumerConfig) Validate() error {
 	if c.MaxAttempts < 0 || c.MaxBuffered < 0 {
 		errs = append(errs, fmt.Errorf("consumer: MaxAttempts and MaxBuffered must not be negative: %w", ErrConfig))
 	}
+	if c.DBTimeout < 0 {
+		errs = append(errs, fmt.Errorf("consumer: DBTimeout %v must not be negative: %w", c.DBTimeout, ErrConfig))
+	}
 	if c.MinBackoff < 0 || c.MaxBackoff < 0 || (c.MaxBackoff > 0 && c.MinBackoff > c.MaxBackoff) {
 		errs = append(errs, fmt.Errorf("consumer: backoff bounds %v..%v: %w", c.MinBackoff, c.MaxBackoff, ErrConfig))
 	}
@@ -125,6 +135,9 @@ func (c *ConsumerConfig) defaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.DBTimeout == 0 {
+		c.DBTimeout = 30 * time.Second
 	}
 	if c.LagEvery == 0 {
 		c.LagEvery = 5 * time.Second

@@ -28,6 +28,18 @@ type freezer struct {
 	frozen atomic.Bool
 	mu     sync.Mutex
 	conns  []net.Conn
+	held   []*atomic.Bool // per connection pair: frozen by freezeOpen
+	closed atomic.Bool    // the test ended: frozen pipes give up
+}
+
+// freezeOpen freezes the connections open now and keeps forwarding the ones
+// opened later: the pool's current connections go half-open, fresh ones work.
+func (f *freezer) freezeOpen() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range f.held {
+		h.Store(true)
+	}
 }
 
 func newFreezer(t testing.TB, target string) *freezer {
@@ -37,6 +49,7 @@ func newFreezer(t testing.TB, target string) *freezer {
 	}
 	f := &freezer{ln: ln, target: target}
 	t.Cleanup(func() {
+		f.closed.Store(true)
 		ln.Close()
 		f.mu.Lock()
 		for _, c := range f.conns {
@@ -55,21 +68,26 @@ func newFreezer(t testing.TB, target string) *freezer {
 				c.Close()
 				continue
 			}
+			h := new(atomic.Bool)
 			f.mu.Lock()
 			f.conns = append(f.conns, c, s)
+			f.held = append(f.held, h)
 			f.mu.Unlock()
-			go f.pipe(c, s)
-			go f.pipe(s, c)
+			go f.pipe(c, s, h)
+			go f.pipe(s, c, h)
 		}
 	}()
 	return f
 }
 
-func (f *freezer) pipe(dst, src net.Conn) {
+func (f *freezer) pipe(dst, src net.Conn, held *atomic.Bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		for f.frozen.Load() {
+		for f.frozen.Load() || held.Load() {
+			if f.closed.Load() {
+				return
+			}
 			time.Sleep(50 * time.Millisecond) // hold the bytes and the sockets
 		}
 		if n > 0 {
