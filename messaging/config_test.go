@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stratahq/strata/messaging"
@@ -55,9 +56,9 @@ func TestConfigValidateReportsEverything(t *testing.T) {
 	types, _ := serde.NewRegistry()
 	r := messaging.NewRouter(types)
 	messaging.Handle(r, func(ctx context.Context, tx pgx.Tx, env messaging.Envelope, ev *struct{ X int }) error { return nil })
-	cc := messaging.ConsumerConfig{Router: r, Kafka: messaging.KafkaConfig{"enable.auto.commit": "true"}}
+	cc := messaging.ConsumerConfig{Router: r, Kafka: messaging.KafkaConfig{"enable.auto.commit": "true"}, DBTimeout: -time.Second}
 	err = cc.Validate()
-	for _, want := range []string{"Group", "Topics", "DB", "Registry", "Decoder", "serde: unknown type", "enable.auto.commit"} {
+	for _, want := range []string{"Group", "Topics", "DB", "Registry", "Decoder", "serde: unknown type", "enable.auto.commit", "DBTimeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("consumer Validate() = %v, want a problem about %s", err, want)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stratahq/strata/serde"
@@ -436,37 +437,75 @@ func (c *Consumer) process(ctx context.Context, m *kafka.Message, attempt int) (
 			cfg.Metrics.HandlerLatency.WithLabelValues(cfg.Group, eventType).Observe(cfg.Now().Sub(start).Seconds())
 		}
 	}()
-	tx, err := cfg.DB.Begin(ctx)
-	if err != nil {
-		return outcomeInfra, fmt.Errorf("begin: %w", err)
+	// The attempt's database work (Begin to COMMIT, the handler included)
+	// runs under DBTimeout: a half-open connection or a stuck server fails it
+	// as infrastructure, and the pool drops the connection, instead of
+	// hanging the partition's worker. ctx stays the worker's context: it
+	// ends only when a stop outlives ShutdownTimeout.
+	actx, cancelAttempt := context.WithTimeout(ctx, cfg.DBTimeout)
+	defer cancelAttempt()
+	bounded := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), cfg.DBTimeout)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	tag, err := tx.Exec(ctx, `INSERT INTO messaging_processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)
+	timedOut := func() bool { return actx.Err() != nil && ctx.Err() == nil }
+	infra := func(what string, err error) (outcome, error) {
+		if timedOut() {
+			return outcomeInfra, fmt.Errorf("%s: attempt exceeded DBTimeout %v: %w", what, cfg.DBTimeout, err)
+		}
+		return outcomeInfra, fmt.Errorf("%s: %w", what, err)
+	}
+	// The server's side of the same bound: a client that vanished mid-
+	// transaction (half-open: the server sees an idle transaction) has its
+	// session ended after DBTimeout, so its locks (the processed marker, the
+	// handler's rows) do not block the retry on a fresh connection until
+	// TCP keepalive notices, hours later.
+	tx, err := cfg.DB.BeginTx(actx, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL idle_in_transaction_session_timeout = " +
+		strconv.FormatInt(max(cfg.DBTimeout.Milliseconds(), 1), 10)})
+	if err != nil {
+		return infra("begin", err)
+	}
+	defer func() {
+		rctx, cancel := bounded()
+		defer cancel()
+		_ = tx.Rollback(rctx) // no-op after Commit
+	}()
+	tag, err := tx.Exec(actx, `INSERT INTO messaging_processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)
 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, cfg.Group, env.EventID, env.Topic, env.Partition, env.Offset)
 	if err != nil {
-		return outcomeInfra, fmt.Errorf("processed marker: %w", err)
+		return infra("processed marker", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return outcomeDuplicate, nil
 	}
-	if herr := h(ctx, tx, env, ev); herr != nil {
+	if herr := h(actx, tx, env, ev); herr != nil {
+		if timedOut() {
+			// The database (or the handler) held the attempt past DBTimeout:
+			// not the message's fault, so not counted and not reported to
+			// OnFailure.
+			return infra(fmt.Sprintf("%s event %s", eventType, env.EventID), herr)
+		}
 		err := fmt.Errorf("%s event %s: %w: %w", eventType, env.EventID, ErrHandler, herr)
 		// Roll back before the failure hook runs: it may write (in its own
 		// transaction) and must not wait for a second pool connection while
 		// this one is held.
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		rctx, cancel := bounded()
+		_ = tx.Rollback(rctx)
+		cancel()
 		if f := cfg.Router.onFailure; f != nil && ctx.Err() == nil { // a shutdown is no failure
-			f(context.WithoutCancel(ctx), env, herr)
+			fctx, cancel := bounded()
+			f(fctx, env, herr)
+			cancel()
 		}
 		return outcomeRetry, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(actx); err != nil {
 		if isDataError(err) { // a deferred constraint the handler's writes broke
 			return outcomeRetry, fmt.Errorf("%s event %s commit: %w: %w", eventType, env.EventID, ErrHandler, err)
 		}
-		// The connection or the server failed: whether the commit took effect
-		// is unknown, and the processed marker decides on the next attempt.
-		return outcomeInfra, fmt.Errorf("%s event %s commit: %w", eventType, env.EventID, err)
+		// The connection or the server failed (or DBTimeout ran out): whether
+		// the commit took effect is unknown, and the processed marker decides
+		// on the next attempt.
+		return infra(fmt.Sprintf("%s event %s commit", eventType, env.EventID), err)
 	}
 	return outcomeHandled, nil
 }
