@@ -299,7 +299,7 @@ replica_basebackup() {
 			return
 		}
 	as_pg rm -rf "$REPLICA_DATA"
-	as_pg "$PG_BIN/pg_basebackup" -d "host=$PG_HOST port=$PG_PORT user=$PG_USER password=$PG_PASSWORD application_name=strata_cluster_replica" \
+	as_pg env PGPASSWORD="$PG_PASSWORD" "$PG_BIN/pg_basebackup" -d "host=$PG_HOST port=$PG_PORT user=$PG_USER application_name=strata_cluster_replica" \
 		-D "$REPLICA_DATA" -X stream -R -C -S "$REPLICA_SLOT" --checkpoint=fast >>"$REPLICA_LOG" 2>&1 || {
 		as_pg rm -rf "$REPLICA_DATA"
 		fail pg-replica "$REPLICA_LOG" "pg_basebackup failed"

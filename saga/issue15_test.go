@@ -182,9 +182,10 @@ func TestRelayOutboxHoldsNoTransactionWhileSending(t *testing.T) {
 	if _, err := h.eng.Start(ctx, "test.fulfilment", "o-1", nil); err != nil {
 		t.Fatal(err)
 	}
-	var open int
+	var open, sent int
 	var qerr error
-	_, err := h.eng.RelayOutbox(ctx, saga.TransportFunc(func(ctx context.Context, _ []saga.Message) error {
+	n, err := h.eng.RelayOutbox(ctx, saga.TransportFunc(func(ctx context.Context, msgs []saga.Message) error {
+		sent += len(msgs)
 		// The broker is slow: meanwhile, is any transaction of this database open?
 		qerr = h.db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`).Scan(&open)
@@ -192,6 +193,9 @@ func TestRelayOutboxHoldsNoTransactionWhileSending(t *testing.T) {
 	}), 10)
 	if err != nil || qerr != nil {
 		t.Fatal(err, qerr)
+	}
+	if n == 0 || sent == 0 {
+		t.Fatalf("the first relay sent nothing (n=%d, transport got %d): the check below would prove nothing", n, sent)
 	}
 	if open != 0 {
 		t.Fatalf("%d transactions open while the transport sends", open)

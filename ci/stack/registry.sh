@@ -73,9 +73,9 @@ registry_start() {
 		fi
 	fi
 	say registry "starting strata registry serve on $REGISTRY_HOST:$REGISTRY_PORT (log $REGISTRY_LOG)"
-	REGISTRY_BASIC_AUTH_USER_INFO=$REGISTRY_USER_INFO setsid nohup "$BIN/strata" registry serve \
-		--addr "$REGISTRY_HOST:$REGISTRY_PORT" \
-		--database-url "$REGISTRY_DATABASE_URL" \
+	# Secrets by environment, never argv (ps shows argv).
+	REGISTRY_BASIC_AUTH_USER_INFO=$REGISTRY_USER_INFO REGISTRY_DATABASE_URL=$REGISTRY_DATABASE_URL \
+		setsid nohup "$BIN/strata" registry serve --addr "$REGISTRY_HOST:$REGISTRY_PORT" \
 		>>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &
 	pid=$!
 	echo "$pid" >"$REGISTRY_PID"

@@ -92,6 +92,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if reg == nil {
 		reg = observe.NewRegistry()
 	}
+	if err := observe.RegisterBuildInfo(reg, "ledger"); err != nil {
+		return err
+	}
 	pool, store, err := bootstrap.OpenStore(ctx, "ledger", cfg.DatabaseURL, reg)
 	if err != nil {
 		return err
