@@ -147,6 +147,17 @@ step_scaffold() {
 	STRATA_SCAFFOLD_TEST=1 "$GO" test -count=1 -timeout 20m -run 'TestInitGenerateTest' ./tools/strata/cli/initcmd/
 }
 
+# --- strata dev for any project (issue 13) ----------------------------------------
+# `strata dev up|status|down` starts a whole stack on the fixed ports, so it runs
+# in a private network namespace (unshare -n, which needs root, as CI has),
+# where those ports are free and nothing of it can reach the stack above.
+STEPS+=(devstack)
+
+step_devstack() {
+	unshare -n bash -c 'ip link set lo up && STRATA_DEV_TEST=1 "$0" test -count=1 -timeout 10m -run TestDevUpStatusDown ./tools/strata/cli/dev/' "$GO" ||
+		{ echo "strata dev up|status|down failed in a private network namespace (needs root for unshare -n)"; return 1; }
+}
+
 # --- fault tests (issue 6) ---------------------------------------------------
 # They SIGKILL the relay and stop the stack's Kafka for ~30 s, so they run
 # alone, after every other test, and ci/stack.sh brings Kafka back.
