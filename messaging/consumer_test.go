@@ -146,25 +146,7 @@ func TestConsumerPoisonMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A registry id for OrderPlaced, as the relay would register it.
-	typ, _ := s.types.ByName("shop.order.OrderPlaced")
-	reg := s.reg
-	if _, err := reg.CreateSchema(typ.Name, typ.JSON, srclient.Avro); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := reg.LookupSchema(typ.Name, typ.JSON, srclient.Avro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	placed := func(customer string) []byte {
-		ev := orderEvent(1, 1).(*order.OrderPlaced)
-		ev.CustomerID = customer
-		_, b, err := s.types.EncodeWire(nil, sch.ID(), ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	placed := s.placedEncoder(t)
 	good := placed("x")
 	msgs := []struct {
 		key, desc string
@@ -180,22 +162,12 @@ func TestConsumerPoisonMessages(t *testing.T) {
 		{"F", "good", placed("ok-F")},
 		{"G", "flaky: fails twice", placed("flaky")},
 	}
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": s.brokers, "enable.idempotence": true, "go.delivery.reports": false})
-	if err != nil {
-		t.Fatal(err)
+	var out []*kafka.Message
+	for _, m := range msgs {
+		out = append(out, &kafka.Message{Key: []byte(m.key), Value: m.value,
+			Headers: []kafka.Header{{Key: "x-test", Value: []byte(m.desc)}}})
 	}
-	defer p.Close()
-	for i, m := range msgs {
-		err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: 0},
-			Key: []byte(m.key), Value: m.value,
-			Headers: []kafka.Header{{Key: messaging.HeaderEventID, Value: []byte("ev-" + strconv.Itoa(i))}, {Key: "x-test", Value: []byte(m.desc)}}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := p.Flush(30000); n != 0 {
-		t.Fatalf("%d messages not flushed", n)
-	}
+	produceToPartition0(t, s.brokers, topic, out)
 
 	var mu sync.Mutex
 	failures := map[string]int{}
@@ -305,6 +277,51 @@ func TestConsumerPoisonMessages(t *testing.T) {
 		t.Errorf("retries metric = %v, want 4 (2 for fail, 2 for flaky)", n)
 	}
 	checkCommittedAtEnd(t, s.brokers, cfg.Group, topic)
+}
+
+// placedEncoder registers OrderPlaced's schema, as the relay would, and
+// returns a function encoding an OrderPlaced of the given customer in the
+// wire format with that schema's id.
+func (s *stack) placedEncoder(t testing.TB) func(customer string) []byte {
+	t.Helper()
+	typ, _ := s.types.ByName("shop.order.OrderPlaced")
+	if _, err := s.reg.CreateSchema(typ.Name, typ.JSON, srclient.Avro); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := s.reg.LookupSchema(typ.Name, typ.JSON, srclient.Avro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(customer string) []byte {
+		ev := orderEvent(1, 1).(*order.OrderPlaced)
+		ev.CustomerID = customer
+		_, b, err := s.types.EncodeWire(nil, sch.ID(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+}
+
+// produceToPartition0 writes msgs, in order, to partition 0 of topic, the
+// i-th with event id header "ev-<i>" added, and waits until all are written.
+func produceToPartition0(t testing.TB, brokers, topic string, msgs []*kafka.Message) {
+	t.Helper()
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "enable.idempotence": true, "go.delivery.reports": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i, m := range msgs {
+		m.TopicPartition = kafka.TopicPartition{Topic: &topic, Partition: 0}
+		m.Headers = append([]kafka.Header{{Key: messaging.HeaderEventID, Value: []byte("ev-" + strconv.Itoa(i))}}, m.Headers...)
+		if err := p.Produce(m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.Flush(30000); n != 0 {
+		t.Fatalf("%d messages not flushed", n)
+	}
 }
 
 func createTopic(t testing.TB, brokers, topic string, partitions int) {
