@@ -165,9 +165,17 @@ func Start(t testing.TB, payFaults payadapters.Faults, inv invadapters.Config) *
 }
 
 // SendCommand produces one saga command (a generated Avro type) to the
-// shop's topic commands.<domain> in the Confluent wire format, as the saga's
-// outbox relay does: key, event-id = commandID, event-type, correlation id.
+// shop's topic commands.<domain>, as the saga's outbox relay does
+// (ProduceCommand).
 func (s *Shop) SendCommand(t testing.TB, domain, commandID, key string, cmd any) {
+	t.Helper()
+	ProduceCommand(t, s.Brokers, s.Registry, s.Prefix+"commands."+domain, commandID, key, "test-"+key, cmd)
+}
+
+// ProduceCommand produces one saga command (a generated Avro type) to topic
+// in the Confluent wire format, as the saga's outbox relay does: key,
+// event-id = commandID, event-type, correlation id.
+func ProduceCommand(t testing.TB, brokers, registryURL, topic, commandID, key, correlationID string, cmd any) {
 	t.Helper()
 	types, err := serde.NewRegistry(events.Types()...)
 	if err != nil {
@@ -177,7 +185,7 @@ func (s *Shop) SendCommand(t testing.TB, domain, commandID, key string, cmd any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := testenv.RegistryClient(t, s.Registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
+	sc, err := testenv.RegistryClient(t, registryURL).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,12 +193,11 @@ func (s *Shop) SendCommand(t testing.TB, domain, commandID, key string, cmd any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": s.Brokers, "acks": "all"})
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "acks": "all"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	topic := s.Prefix + "commands." + domain
 	dr := make(chan kafka.Event, 1)
 	err = p.Produce(&kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
@@ -198,7 +205,7 @@ func (s *Shop) SendCommand(t testing.TB, domain, commandID, key string, cmd any)
 		Headers: []kafka.Header{
 			{Key: messaging.HeaderEventID, Value: []byte(commandID)},
 			{Key: messaging.HeaderEventType, Value: []byte(typ.Name)},
-			{Key: messaging.HeaderCorrelationID, Value: []byte("test-" + key)},
+			{Key: messaging.HeaderCorrelationID, Value: []byte(correlationID)},
 			{Key: messaging.HeaderContentType, Value: []byte(messaging.ContentTypeAvro)},
 		},
 	}, dr)

@@ -5,66 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
-	"github.com/riferrei/srclient"
 
 	avroorder "github.com/stratahq/strata/gen/avro/order"
-	"github.com/stratahq/strata/gen/events"
 	orderv1 "github.com/stratahq/strata/gen/proto/order/v1"
-	"github.com/stratahq/strata/internal/testenv"
-	"github.com/stratahq/strata/messaging"
-	"github.com/stratahq/strata/serde"
+	"github.com/stratahq/strata/internal/shoptest"
 )
 
 // sendCommand produces one saga command to the order service's command topic
 // in the Confluent wire format, as the saga's outbox relay does.
 func sendCommand(t *testing.T, s *stack, commandID, key string, cmd any) {
 	t.Helper()
-	types, err := serde.NewRegistry(events.Types()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	typ, err := types.TypeOf(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := testenv.RegistryClient(t, s.registry).CreateSchema(typ.Name, typ.JSON, srclient.Avro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, value, err := types.EncodeWire(nil, sc.ID(), cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": s.brokers, "acks": "all"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	topic := s.prefix + "commands.order"
-	dr := make(chan kafka.Event, 1)
-	err = p.Produce(&kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-		Key:            []byte(key), Value: value,
-		Headers: []kafka.Header{
-			{Key: messaging.HeaderEventID, Value: []byte(commandID)},
-			{Key: messaging.HeaderEventType, Value: []byte(typ.Name)},
-			{Key: messaging.HeaderCorrelationID, Value: []byte("saga-" + key)},
-			{Key: messaging.HeaderContentType, Value: []byte(messaging.ContentTypeAvro)},
-		},
-	}, dr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case ev := <-dr:
-		if m, ok := ev.(*kafka.Message); !ok || m.TopicPartition.Error != nil {
-			t.Fatalf("delivery: %v", ev)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no delivery report")
-	}
+	shoptest.ProduceCommand(t, s.brokers, s.registry, s.prefix+"commands.order", commandID, key, "saga-"+key, cmd)
 }
 
 // The saga's ConfirmOrder and CancelOrder commands arrive over Kafka; a
